@@ -1,0 +1,82 @@
+package provider
+
+import (
+	"fmt"
+	"time"
+)
+
+// Kind classifies an upstream failure. The router decides retries, cooldowns
+// and fallbacks from the Kind alone.
+type Kind int
+
+const (
+	KindUnknown       Kind = iota // not classified; treated like KindUnavailable
+	KindRateLimited               // 429, rate_limit_exceeded
+	KindTimeout                   // the per-attempt timeout expired, or 408/504
+	KindUnavailable               // 5xx, overloaded
+	KindConnection                // connection refused/reset, stream cut, DNS
+	KindContextWindow             // context_length_exceeded
+	KindContentPolicy             // content_filter, content_policy_violation
+	KindAuth                      // 401, 403
+	KindNotFound                  // 404: model or deployment unknown upstream
+	KindBadRequest                // other 4xx: the request itself is wrong
+	KindCanceled                  // the caller's own context was canceled or its deadline passed
+)
+
+var kindNames = [...]string{
+	KindUnknown:       "unknown",
+	KindRateLimited:   "rate_limited",
+	KindTimeout:       "timeout",
+	KindUnavailable:   "unavailable",
+	KindConnection:    "connection",
+	KindContextWindow: "context_window_exceeded",
+	KindContentPolicy: "content_policy",
+	KindAuth:          "auth",
+	KindNotFound:      "not_found",
+	KindBadRequest:    "bad_request",
+	KindCanceled:      "canceled",
+}
+
+func (k Kind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Retryable reports whether another deployment may succeed where this one
+// failed with k.
+func (k Kind) Retryable() bool {
+	switch k {
+	case KindUnknown, KindRateLimited, KindTimeout, KindUnavailable, KindConnection, KindAuth, KindNotFound:
+		return true
+	}
+	return false
+}
+
+// Error is a classified upstream failure.
+type Error struct {
+	Kind       Kind
+	Status     int           // HTTP status, 0 when there was no response
+	Code       string        // OpenAI error code, if any ("context_length_exceeded", …)
+	Provider   string        // provider prefix, for example "openai"
+	Model      string        // upstream model of the deployment
+	RetryAfter time.Duration // from Retry-After / retry-after-ms; 0 when absent
+	Err        error         // the underlying error
+}
+
+func (e *Error) Error() string {
+	s := "provider: " + e.Kind.String()
+	if e.Provider != "" || e.Model != "" {
+		s += " from " + e.Provider + "/" + e.Model
+	}
+	if e.Status != 0 {
+		s += fmt.Sprintf(" (status %d)", e.Status)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }

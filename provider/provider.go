@@ -1,0 +1,40 @@
+package provider
+
+import (
+	"context"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// Provider is one upstream LLM endpoint: a base URL and its credentials.
+//
+// The caller (normally the router) sets the request's Model field to the
+// upstream model name of the deployment it picked before calling; a Provider
+// sends that name upstream unchanged and never sees the name a client asked for.
+//
+// Every method blocks until the upstream answers, the context is done, or the
+// call fails; every error returned can be matched with errors.As to *Error.
+// Implementations are safe for concurrent use.
+type Provider interface {
+	// ChatCompletion makes one non-streaming chat completion call.
+	ChatCompletion(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error)
+	// ChatCompletionStream starts a streamed chat completion. The caller must
+	// Close the returned Stream.
+	ChatCompletionStream(ctx context.Context, req openai.ChatCompletionRequest) (Stream, error)
+	// Embeddings makes one embeddings call.
+	Embeddings(ctx context.Context, req openai.EmbeddingRequest) (openai.EmbeddingResponse, error)
+}
+
+// Stream is a streamed chat completion. Recv returns the next chunk, or io.EOF
+// when the upstream finished cleanly; any other error is an *Error.
+// Close releases the connection and may be called more than once.
+type Stream interface {
+	Recv() (openai.ChatCompletionStreamResponse, error)
+	Close() error
+}
+
+// Prober is implemented by providers that have a cheap health probe (for an
+// OpenAI-compatible endpoint: listing models). A nil error means healthy.
+type Prober interface {
+	Probe(ctx context.Context) error
+}
