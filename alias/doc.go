@@ -1,0 +1,56 @@
+// Package alias maps friendly model names to what they stand for.
+//
+// # Model
+//
+// An Alias maps a name, such as "smart", to a target: a model group the
+// router knows, another alias, or a provider/model string. Aliases chain
+// ("smart" → "gpt-4" → "gpt-4o-group"); Resolve follows a chain to its final
+// target and reports the chain it walked. A name that is not an alias
+// resolves to itself. Chains are checked when they are written: a write that
+// would create a cycle, or a chain deeper than the limit (WithMaxDepth), is
+// refused with an error that shows the chain ("a → b → c → a").
+//
+// Names and targets are case-sensitive, non-empty, at most MaxNameLen bytes
+// of valid UTF-8, without whitespace or control characters. A target may
+// contain '/'. An alias can be disabled (it and every alias chained through
+// it fail to resolve with ErrDisabled) or hidden (it resolves but is not
+// listed). Each change stamps Updated and a new Revision taken from a
+// registry-wide counter; Update can require the revision the caller last saw,
+// so that two admins cannot silently overwrite each other.
+//
+// The owner of the model groups plugs in a TargetCheck with SetTargetCheck to
+// refuse aliases that point at nothing or shadow a group, and to make Resolve
+// fail for names it does not know. Without one, any well-formed target is
+// accepted.
+//
+// # Lifecycle
+//
+// New loads the aliases from a Store (WithStore; the default is a
+// MemoryStore, and FileStore keeps them in a JSON file) and refuses a store it
+// cannot read or whose content is invalid. Create, Update and Delete change
+// the registry; Get, List and Resolve read it; Subscribe watches the changes.
+// Close stops event delivery and refuses further writes.
+//
+// # Concurrency
+//
+// A Registry is safe for concurrent use. The state is an immutable snapshot
+// published through an atomic pointer: Resolve, Get and List take no lock,
+// and Resolve allocates nothing when it succeeds. Writes are serialized; each
+// one builds a new snapshot, saves it to the Store and only then publishes
+// it, so a reader sees the registry before or after a write, never in
+// between, and a write that cannot be saved changes nothing. A write costs
+// time proportional to the number of aliases (the Store receives the whole
+// state), plus the aliases whose chain goes through the changed one.
+//
+// Subscribers receive events in order, each from a goroutine of its own,
+// never while a lock is held.
+//
+// # Zero value
+//
+// The zero Registry is not usable; call New. The zero MemoryStore is an
+// empty store ready to use. In an Alias, Update or ListOptions the zero value
+// of each field means the common case (active, listed, unchanged, no check).
+//
+// Revisions restart after the highest one stored when a Registry is created;
+// the revision of a deleted alias can therefore come back after a restart.
+package alias

@@ -1,0 +1,106 @@
+package alias
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Sentinels to match with errors.Is. Every error the Registry returns for one
+// of these reasons is an *Error that wraps the sentinel and names the input.
+var (
+	ErrNotFound = errors.New("alias: not found")
+	ErrExists   = errors.New("alias: already exists")
+	ErrDisabled = errors.New("alias: disabled")
+	ErrConflict = errors.New("alias: revision conflict")
+	ErrInvalid  = errors.New("alias: invalid")
+	ErrCycle    = errors.New("alias: cycle")
+	ErrClosed   = errors.New("alias: registry closed")
+)
+
+// Error is the error returned for a refused operation. It wraps one of the
+// sentinels (Err) and, when the refusal came from elsewhere (a TargetCheck),
+// the underlying error (Cause); errors.Is matches either.
+//
+// Errors returned by Resolve name the requested name only, never what it
+// resolves to.
+type Error struct {
+	Op     string   // "create", "update", "delete", "name", "target", …; empty for Get and Resolve
+	Name   string   // the name the caller gave
+	Err    error    // the sentinel: ErrNotFound, ErrExists, …
+	Reason string   // what went wrong, when more specific than Err ("contains whitespace")
+	Chain  []string // for ErrCycle and too-deep chains: the offending chain
+	Cause  error    // the underlying error, if any
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("alias: ")
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteByte(' ')
+	}
+	b.WriteString(quote(e.Name))
+	b.WriteString(": ")
+	if e.Reason != "" {
+		b.WriteString(e.Reason)
+	} else {
+		b.WriteString(sentinelText(e.Err))
+	}
+	if e.Cause != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Cause.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel and the cause, if any.
+func (e *Error) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Err, e.Cause}
+	}
+	return []error{e.Err}
+}
+
+func sentinelText(err error) string {
+	switch err {
+	case ErrNotFound:
+		return "not found"
+	case ErrExists:
+		return "already exists"
+	case ErrDisabled:
+		return "disabled"
+	case ErrConflict:
+		return "revision conflict"
+	case ErrInvalid:
+		return "invalid"
+	case ErrCycle:
+		return "cycle"
+	case ErrClosed:
+		return "registry closed"
+	case nil:
+		return "error"
+	}
+	return err.Error()
+}
+
+// maxQuoted bounds how much of an input an error message repeats.
+const maxQuoted = 80
+
+// quote quotes s for an error message, shortened when long.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
+}
+
+// chainString renders a chain as "a → b → c".
+func chainString(chain []string) string {
+	return strings.Join(chain, " → ")
+}

@@ -1,0 +1,171 @@
+package alias
+
+import (
+	"fmt"
+	"slices"
+)
+
+// entry is one alias with its chain resolved ahead of time. Entries are
+// immutable once published.
+type entry struct {
+	// The fields Resolve reads come first, to share a cache line.
+	chain    []string // the alias itself, then the aliases it goes through; len(chain) is the depth
+	target   string   // final target: never an alias name
+	disabled bool     // some alias on chain is disabled
+	alias    Alias    // as stored; Labels is never modified
+}
+
+// snapshot is one immutable state of the registry, published through an
+// atomic.Pointer. Readers use it without locks.
+type snapshot struct {
+	entries map[string]*entry // by name
+	all     []Alias           // every alias sorted by name; what the Store saved
+	check   TargetCheck       // nil: none
+	rev     uint64            // the highest revision handed out
+}
+
+// link returns the entry of an alias a whose target is next (nil when the
+// target is not an alias).
+func link(a Alias, next *entry) *entry {
+	e := &entry{alias: a, target: a.Target, disabled: a.Disabled}
+	if next == nil {
+		e.chain = []string{a.Name}
+		return e
+	}
+	chain := make([]string, 1+len(next.chain))
+	chain[0] = a.Name
+	copy(chain[1:], next.chain)
+	e.chain = chain
+	e.target = next.target
+	e.disabled = a.Disabled || next.disabled
+	return e
+}
+
+// referrers maps a target name to the aliases that point at it directly.
+// Only writers use it, under the write lock.
+type referrers map[string]map[string]struct{}
+
+func (r referrers) add(target, name string) {
+	set := r[target]
+	if set == nil {
+		set = make(map[string]struct{})
+		r[target] = set
+	}
+	set[name] = struct{}{}
+}
+
+func (r referrers) remove(target, name string) {
+	set := r[target]
+	delete(set, name)
+	if len(set) == 0 {
+		delete(r, target)
+	}
+}
+
+// dependents returns, in breadth-first order, every alias whose chain goes
+// through name or ends at it, excluding name itself. Each alias comes after
+// the alias it targets.
+func (r referrers) dependents(name string) []string {
+	var out []string
+	queue := []string{name}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for d := range r[n] {
+			if d == name {
+				continue // cannot happen in a valid state; keeps the walk finite
+			}
+			out = append(out, d)
+			queue = append(queue, d)
+		}
+	}
+	return out
+}
+
+// build validates a loaded set of aliases and computes their entries. It
+// refuses duplicates, bad names, cycles and chains deeper than maxDepth.
+func build(all []Alias, maxDepth int) (map[string]*entry, referrers, error) {
+	byName := make(map[string]Alias, len(all))
+	for _, a := range all {
+		if err := validate("load", a); err != nil {
+			return nil, nil, err
+		}
+		if _, dup := byName[a.Name]; dup {
+			return nil, nil, &Error{Op: "load", Name: a.Name, Err: ErrExists, Reason: "appears twice"}
+		}
+		byName[a.Name] = a
+	}
+	entries := make(map[string]*entry, len(all))
+	refs := make(referrers)
+	var path []string
+	onPath := make(map[string]int)
+	for _, a := range all {
+		refs.add(a.Target, a.Name)
+		// Walk from a until an alias already built or a non-alias target,
+		// then build the walked aliases backwards.
+		path = path[:0]
+		clear(onPath)
+		n := a.Name
+		for {
+			if _, done := entries[n]; done {
+				break
+			}
+			cur, isAlias := byName[n]
+			if !isAlias {
+				break
+			}
+			if i, seen := onPath[n]; seen {
+				cyc := append(slices.Clone(path[i:]), n)
+				return nil, nil, &Error{Op: "load", Name: n, Err: ErrCycle,
+					Reason: "is on a cycle: " + chainString(cyc), Chain: cyc}
+			}
+			onPath[n] = len(path)
+			path = append(path, n)
+			n = cur.Target
+		}
+		for i := len(path) - 1; i >= 0; i-- {
+			e := link(byName[path[i]], entries[byName[path[i]].Target])
+			if len(e.chain) > maxDepth {
+				return nil, nil, tooDeep("load", path[i], e.chain, maxDepth)
+			}
+			entries[path[i]] = e
+		}
+	}
+	return entries, refs, nil
+}
+
+func tooDeep(op, name string, chain []string, maxDepth int) error {
+	return &Error{Op: op, Name: name, Err: ErrInvalid, Chain: chain,
+		Reason: fmt.Sprintf("chain %s would be %d deep, more than the limit of %d",
+			chainString(chain), len(chain), maxDepth)}
+}
+
+// validate checks the fields of a that the caller controls. Op is the
+// operation, for the error.
+func validate(op string, a Alias) error {
+	if p := nameProblem(a.Name); p != "" {
+		if op == "load" {
+			return &Error{Op: op, Name: a.Name, Err: ErrInvalid, Reason: "name " + p}
+		}
+		return &Error{Op: "name", Name: a.Name, Err: ErrInvalid, Reason: p}
+	}
+	if p := nameProblem(a.Target); p != "" {
+		return &Error{Op: op, Name: a.Name, Err: ErrInvalid, Reason: "target " + quote(a.Target) + " " + p}
+	}
+	if a.Target == a.Name {
+		return &Error{Op: op, Name: a.Name, Err: ErrCycle, Chain: []string{a.Name, a.Name},
+			Reason: "would create a cycle: " + chainString([]string{a.Name, a.Name})}
+	}
+	if err := checkText(op, a.Name, "description", a.Description); err != nil {
+		return err
+	}
+	for k, v := range a.Labels {
+		if err := checkText(op, a.Name, "label key "+quote(k), k); err != nil {
+			return err
+		}
+		if err := checkText(op, a.Name, "label "+quote(k)+" value", v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
