@@ -1,0 +1,206 @@
+package access
+
+import (
+	"slices"
+)
+
+// verdict is the outcome of the one decision function, decide. It carries
+// no error so that Visible can apply it to many names without allocating.
+type verdict uint8
+
+const (
+	allow          verdict = iota
+	denyBlocked            // the key or its team is blocked
+	denyExpired            // the key has expired
+	denyName               // the name is not granted
+	denyBudget             // a budget on the key's path is spent
+	denyUnknownKey         // no such key
+)
+
+// decide is the single authorization decision. Authorize, Visible and
+// CheckKey are all built on it, so what is listed is exactly what may be
+// used. With checkName false it decides on the key alone (CheckKey).
+func (c *Checker) decide(s *snapshot, k *keyEntry, name string, checkName bool) verdict {
+	if k == nil {
+		return denyUnknownKey
+	}
+	if k.blockedBy != "" {
+		return denyBlocked
+	}
+	if k.expires != 0 && c.clock().UnixNano() >= k.expires {
+		return denyExpired
+	}
+	if checkName && !s.granted(k, name) {
+		return denyName
+	}
+	if k.overBudget() != nil {
+		return denyBudget
+	}
+	return allow
+}
+
+// granted reports whether name is granted to k: it is one of the key's own
+// aliases, or every level on the key's path (its own grants, its team's,
+// the team's organization's; levels with empty lists are left out) allows
+// it. The decision is on name as requested; a registry alias's target is
+// consulted only with WithTargetGrantsImplyAliases.
+func (s *snapshot) granted(k *keyEntry, name string) bool {
+	if _, ok := k.aliases[name]; ok {
+		return true
+	}
+	return s.levelsAllow(k.levels, name)
+}
+
+func (s *snapshot) levelsAllow(levels []*grantSet, name string) bool {
+	var target string
+	var hasTarget bool
+	if s.implyTargets {
+		target, hasTarget = s.aliasTargets[name]
+	}
+	for _, g := range levels {
+		if !levelAllows(g, name, target, hasTarget) {
+			return false
+		}
+	}
+	return true
+}
+
+// err turns a verdict into the error Authorize and CheckKey return.
+func (v verdict) err(k *keyEntry, name string) error {
+	switch v {
+	case allow:
+		return nil
+	case denyUnknownKey:
+		return ErrUnknownKey
+	case denyBlocked:
+		return errorf(k.blockedBy, ErrBlocked, "")
+	case denyExpired:
+		return errorf(k.label, ErrExpired, "")
+	case denyName:
+		return &DeniedError{Principal: k.label, Name: name}
+	case denyBudget:
+		if b := k.overBudget(); b != nil {
+			return b.err()
+		}
+		// Spend cannot decrease while the key exists, but stay safe.
+		return &BudgetError{Principal: k.label}
+	}
+	panic("access: unknown verdict")
+}
+
+// Authorize decides whether the key keyID may use requested, the name
+// exactly as the client asked for it. It never resolves the name: a key
+// granted an alias may use the alias whatever it resolves to, and a key
+// granted a group is not thereby granted the aliases of that group (unless
+// WithTargetGrantsImplyAliases is on).
+//
+// The key's own aliases are always allowed. Otherwise requested must be
+// allowed by the key's grants, its team's and its organization's (each
+// level with an empty list allows everything). Then the key, its team and
+// its organization must be under budget.
+//
+// Errors: ErrUnknownKey; ErrBlocked; ErrExpired; a *DeniedError matching
+// ErrDenied, naming requested and the key and nothing else; a *BudgetError
+// matching ErrBudgetExceeded. An allowed request costs a few map lookups
+// and atomic loads, takes no lock and allocates nothing.
+func (c *Checker) Authorize(keyID, requested string) error {
+	s := c.snap()
+	k := s.keys[keyID]
+	if v := c.decide(s, k, requested, true); v != allow {
+		return v.err(k, requested)
+	}
+	return nil
+}
+
+// CheckKey reports whether the key could be used at all: ErrUnknownKey,
+// ErrBlocked, ErrExpired or ErrBudgetExceeded, else nil. The gateway calls
+// it for requests that name no model (GET /v1/models), so that a key over
+// budget gets the budget error rather than an empty list.
+func (c *Checker) CheckKey(keyID string) error {
+	s := c.snap()
+	k := s.keys[keyID]
+	if v := c.decide(s, k, "", false); v != allow {
+		return v.err(k, "")
+	}
+	return nil
+}
+
+// Visible returns the names the key may use: the elements of names that
+// Authorize allows, in their order, followed by the key's own aliases that
+// are not among names, sorted. It calls the same decision as Authorize for
+// every name, so listing equals usable by construction. An unknown,
+// blocked, expired or over-budget key sees nothing (nil).
+//
+// names should be the names that exist and may be listed (the groups and
+// the active, non-hidden aliases); Visible only filters them.
+func (c *Checker) Visible(keyID string, names []string) []string {
+	s := c.snap()
+	k := s.keys[keyID]
+	if c.decide(s, k, "", false) != allow {
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		if c.decide(s, k, n, true) == allow {
+			out = append(out, n)
+		}
+	}
+	if len(k.aliases) == 0 {
+		return out
+	}
+	listed := make(map[string]struct{}, len(names))
+	for _, n := range names {
+		listed[n] = struct{}{}
+	}
+	var own []string
+	for a := range k.aliases {
+		if _, ok := listed[a]; ok {
+			continue
+		}
+		if c.decide(s, k, a, true) == allow {
+			own = append(own, a)
+		}
+	}
+	slices.Sort(own)
+	return append(out, own...)
+}
+
+// ResolveKeyAlias returns the target of the key's own alias name, and
+// whether name is one. The gateway consults it after Authorize and before
+// the shared alias registry: the request is authorized on name (the key
+// may always call its own aliases) and routed to the target. Key aliases
+// are one hop; the target is resolved by the registry as usual. Lock-free
+// and allocation-free.
+func (c *Checker) ResolveKeyAlias(keyID, name string) (target string, ok bool) {
+	k := c.snap().keys[keyID]
+	if k == nil {
+		return "", false
+	}
+	target, ok = k.aliases[name]
+	return target, ok
+}
+
+// WhoCanUse returns, sorted, the IDs of the teams and of the keys whose
+// grants allow name (the admin view's teams_with_access). It decides on
+// grants only, with the same rules as Authorize: blocked, expired or
+// over-budget principals are still listed, and a key's own alias of the
+// same name does not count (it is the key's private name, not this one).
+// A team or key with no restricting list anywhere on its path is granted
+// everything and is listed for every name. It reads every principal: an
+// admin query, not a hot path.
+func (c *Checker) WhoCanUse(name string) (teams, keys []string) {
+	s := c.snap()
+	for id, t := range s.teams {
+		if s.levelsAllow(t.levels, name) {
+			teams = append(teams, id)
+		}
+	}
+	for id, k := range s.keys {
+		if s.levelsAllow(k.levels, name) {
+			keys = append(keys, id)
+		}
+	}
+	slices.Sort(teams)
+	slices.Sort(keys)
+	return teams, keys
+}

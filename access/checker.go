@@ -1,0 +1,521 @@
+package access
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Checker decides which names a key may use, and holds the keys, teams,
+// organizations and access groups it decides from. Create it with New.
+//
+// Reads (Authorize, Visible, CheckKey, ResolveKeyAlias, RecordSpend, Get…,
+// List…, WhoCanUse) are lock-free: they load an immutable snapshot that
+// writers rebuild and publish atomically. Writes are serialized and
+// persisted through the Store before they become visible.
+type Checker struct {
+	cur atomic.Pointer[snapshot] // nil only in the zero Checker: see snap
+
+	mu     sync.Mutex // serializes writers; protects closed
+	closed bool
+
+	store        Store            // nil: nothing persisted (zero Checker)
+	now          func() time.Time // nil: time.Now
+	implyTargets bool
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	store        Store
+	now          func() time.Time
+	implyTargets bool
+}
+
+// WithStore sets where principals, access groups and spend persist. The
+// default is a new MemoryStore.
+func WithStore(s Store) Option { return func(o *options) { o.store = s } }
+
+// WithClock sets the clock used for Created/Updated times and key expiry.
+// The default is time.Now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithTargetGrantsImplyAliases makes a grant on a target extend to the
+// registry aliases that resolve to it: with it on, a key granted the group
+// "model-group-1" may also call "alias-1" when alias-1 resolves to
+// model-group-1. It is off by default, so that a grant on a group grants
+// exactly that group, and a grant on an alias exactly that alias.
+//
+// The Checker does not know the registry: the caller feeds the relation
+// with SetAliasTargets, and keeps it current. The option applies at every
+// level (key, team, organization): a level allows an alias if it grants the
+// alias or its target.
+func WithTargetGrantsImplyAliases(on bool) Option {
+	return func(o *options) { o.implyTargets = on }
+}
+
+// New returns a Checker loaded from its Store. A stored state that does not
+// validate (duplicate IDs, a key of a team that does not exist, a malformed
+// grant, …) is an error: New never starts from a silently emptied or
+// partial state.
+func New(ctx context.Context, opts ...Option) (*Checker, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.store == nil {
+		o.store = NewMemoryStore()
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	st, err := o.store.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("access: load: %w", err)
+	}
+	d, err := defsFromState(st)
+	if err != nil {
+		return nil, fmt.Errorf("access: load: %w", err)
+	}
+	c := &Checker{store: o.store, now: o.now, implyTargets: o.implyTargets}
+	c.cur.Store(build(nil, d, 0, nil, o.implyTargets))
+	return c, nil
+}
+
+// emptySnapshot is what the zero Checker reads: no principals, so every
+// key is unknown. It is never modified.
+var emptySnapshot = &snapshot{defs: newDefs()}
+
+func (c *Checker) snap() *snapshot {
+	if s := c.cur.Load(); s != nil {
+		return s
+	}
+	return emptySnapshot
+}
+
+func (c *Checker) clock() time.Time {
+	if c.now == nil {
+		return time.Now()
+	}
+	return c.now()
+}
+
+// snapshot is one immutable state of the Checker: the definitions as
+// written, and the compiled entries Authorize reads. Nothing reachable
+// from a published snapshot is modified, except the spend counters, which
+// are atomics.
+type snapshot struct {
+	defs defs
+
+	keys  map[string]*keyEntry
+	teams map[string]*teamEntry
+	orgs  map[string]*orgEntry
+
+	// groupsGen changes whenever an access group does; compiled grant sets
+	// are reused across snapshots only within one generation.
+	groupsGen uint64
+
+	aliasTargets map[string]string // alias → final target, from SetAliasTargets
+	implyTargets bool              // WithTargetGrantsImplyAliases
+}
+
+// defs are the principals as written. The maps are copied on write; the
+// values they point to are never modified once published.
+type defs struct {
+	keys   map[string]*Key
+	teams  map[string]*Team
+	orgs   map[string]*Organization
+	groups map[string]*AccessGroup
+}
+
+func newDefs() defs {
+	return defs{
+		keys:   map[string]*Key{},
+		teams:  map[string]*Team{},
+		orgs:   map[string]*Organization{},
+		groups: map[string]*AccessGroup{},
+	}
+}
+
+func (d defs) clone() defs {
+	return defs{
+		keys:   maps.Clone(d.keys),
+		teams:  maps.Clone(d.teams),
+		orgs:   maps.Clone(d.orgs),
+		groups: maps.Clone(d.groups),
+	}
+}
+
+// budgetRef is one budget on a key's path.
+type budgetRef struct {
+	spend *usdCounter
+	max   int64 // nano-USD, > 0
+	label string
+}
+
+type orgEntry struct {
+	def    *Organization
+	label  string
+	own    *grantSet // nil: the organization does not restrict
+	spend  *usdCounter
+	budget budgetRef // max 0: no budget
+}
+
+type teamEntry struct {
+	def       *Team
+	label     string
+	own       *grantSet
+	org       *orgEntry   // nil: no organization
+	levels    []*grantSet // own and the organization's, non-nil ones only
+	spend     *usdCounter
+	budgets   []budgetRef // the team's and the organization's, limited ones only
+	blockedBy string      // label of the blocked principal, "" if none
+}
+
+type keyEntry struct {
+	def       *Key
+	label     string
+	aliases   map[string]string // the key's own aliases; read-only
+	own       *grantSet
+	team      *teamEntry  // nil: no team
+	levels    []*grantSet // own, team's, organization's: non-nil ones only; empty: everything
+	spend     *usdCounter
+	budgets   []budgetRef
+	blockedBy string
+	expires   int64 // unix nanoseconds; 0: never
+}
+
+// build compiles d into a new snapshot. Spend counters and, within one
+// access-group generation, compiled grant sets of unchanged definitions
+// are carried over from prev.
+func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, implyTargets bool) *snapshot {
+	s := &snapshot{
+		defs:         d,
+		keys:         make(map[string]*keyEntry, len(d.keys)),
+		teams:        make(map[string]*teamEntry, len(d.teams)),
+		orgs:         make(map[string]*orgEntry, len(d.orgs)),
+		groupsGen:    gen,
+		aliasTargets: aliasTargets,
+		implyTargets: implyTargets,
+	}
+	reuse := prev != nil && prev.groupsGen == gen
+	counter := func(prev *usdCounter, initial float64) *usdCounter {
+		if prev != nil {
+			return prev
+		}
+		u := new(usdCounter)
+		u.nanos.Store(toNanos(initial))
+		return u
+	}
+
+	for id, o := range d.orgs {
+		var pe *orgEntry
+		if prev != nil {
+			pe = prev.orgs[id]
+		}
+		e := &orgEntry{def: o, label: orgLabel(id)}
+		if pe != nil {
+			e.spend = pe.spend
+		}
+		e.spend = counter(e.spend, o.Spend)
+		if reuse && pe != nil && pe.def == o {
+			e.own = pe.own
+		} else {
+			e.own = compileGrants(o.Models, o.AccessGroups, d.groups)
+		}
+		if o.MaxBudget > 0 {
+			e.budget = budgetRef{spend: e.spend, max: toNanos(o.MaxBudget), label: e.label}
+		}
+		s.orgs[id] = e
+	}
+
+	for id, t := range d.teams {
+		var pe *teamEntry
+		if prev != nil {
+			pe = prev.teams[id]
+		}
+		e := &teamEntry{def: t, label: teamLabel(id), org: s.orgs[t.OrganizationID]}
+		if pe != nil {
+			e.spend = pe.spend
+		}
+		e.spend = counter(e.spend, t.Spend)
+		if reuse && pe != nil && pe.def == t {
+			e.own = pe.own
+		} else {
+			e.own = compileGrants(t.Models, t.AccessGroups, d.groups)
+		}
+		if e.own != nil {
+			e.levels = append(e.levels, e.own)
+		}
+		if t.MaxBudget > 0 {
+			e.budgets = append(e.budgets, budgetRef{spend: e.spend, max: toNanos(t.MaxBudget), label: e.label})
+		}
+		if t.Blocked {
+			e.blockedBy = e.label
+		}
+		if e.org != nil {
+			if e.org.own != nil {
+				e.levels = append(e.levels, e.org.own)
+			}
+			if e.org.budget.max > 0 {
+				e.budgets = append(e.budgets, e.org.budget)
+			}
+		}
+		s.teams[id] = e
+	}
+
+	for id, k := range d.keys {
+		var pe *keyEntry
+		if prev != nil {
+			pe = prev.keys[id]
+		}
+		e := &keyEntry{def: k, label: keyLabel(k), aliases: k.Aliases, team: s.teams[k.TeamID]}
+		if pe != nil {
+			e.spend = pe.spend
+		}
+		e.spend = counter(e.spend, k.Spend)
+		if reuse && pe != nil && pe.def == k {
+			e.own = pe.own
+		} else {
+			e.own = compileGrants(k.Models, k.AccessGroups, d.groups)
+		}
+		if e.own != nil {
+			e.levels = append(e.levels, e.own)
+		}
+		if k.MaxBudget > 0 {
+			e.budgets = append(e.budgets, budgetRef{spend: e.spend, max: toNanos(k.MaxBudget), label: e.label})
+		}
+		if k.Blocked {
+			e.blockedBy = e.label
+		}
+		if !k.Expires.IsZero() {
+			e.expires = k.Expires.UnixNano()
+			if e.expires == 0 {
+				e.expires = 1 // the Unix epoch itself
+			}
+		}
+		if e.team != nil {
+			e.levels = append(e.levels, e.team.levels...)
+			e.budgets = append(e.budgets, e.team.budgets...)
+			if e.blockedBy == "" {
+				e.blockedBy = e.team.blockedBy
+			}
+		}
+		e.levels = slices.Clip(e.levels)
+		e.budgets = slices.Clip(e.budgets)
+		s.keys[id] = e
+	}
+	return s
+}
+
+// validate checks the references between definitions: every key's team,
+// every team's organization and every access group a principal names in
+// AccessGroups exist.
+func (d defs) validate() error {
+	groupsExist := func(subject string, refs []string) error {
+		for _, g := range refs {
+			if d.groups[g] == nil {
+				return errorf(subject, ErrInvalid, "access group %q does not exist", g)
+			}
+		}
+		return nil
+	}
+	for _, o := range d.orgs {
+		if err := groupsExist(orgLabel(o.ID), o.AccessGroups); err != nil {
+			return err
+		}
+	}
+	for _, t := range d.teams {
+		if t.OrganizationID != "" && d.orgs[t.OrganizationID] == nil {
+			return errorf(teamLabel(t.ID), ErrInvalid, "organization %q does not exist", t.OrganizationID)
+		}
+		if err := groupsExist(teamLabel(t.ID), t.AccessGroups); err != nil {
+			return err
+		}
+	}
+	for _, k := range d.keys {
+		if k.TeamID != "" && d.teams[k.TeamID] == nil {
+			return errorf(keyLabel(k), ErrInvalid, "team %q does not exist", k.TeamID)
+		}
+		if err := groupsExist(keyLabel(k), k.AccessGroups); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// defsFromState validates a stored state and turns it into definitions.
+func defsFromState(st State) (defs, error) {
+	d := newDefs()
+	for _, g := range st.AccessGroups {
+		n, err := g.normalize()
+		if err != nil {
+			return defs{}, err
+		}
+		if d.groups[n.Name] != nil {
+			return defs{}, errorf(groupLabel(n.Name), ErrInvalid, "stored twice")
+		}
+		d.groups[n.Name] = &n
+	}
+	for _, o := range st.Organizations {
+		n, err := o.normalize()
+		if err != nil {
+			return defs{}, err
+		}
+		if d.orgs[n.ID] != nil {
+			return defs{}, errorf(orgLabel(n.ID), ErrInvalid, "stored twice")
+		}
+		if p := checkSpend(o.Spend); p != "" {
+			return defs{}, errorf(orgLabel(n.ID), ErrInvalid, "%s", p)
+		}
+		n.Spend = o.Spend
+		d.orgs[n.ID] = &n
+	}
+	for _, t := range st.Teams {
+		n, err := t.normalize()
+		if err != nil {
+			return defs{}, err
+		}
+		if d.teams[n.ID] != nil {
+			return defs{}, errorf(teamLabel(n.ID), ErrInvalid, "stored twice")
+		}
+		if p := checkSpend(t.Spend); p != "" {
+			return defs{}, errorf(teamLabel(n.ID), ErrInvalid, "%s", p)
+		}
+		n.Spend = t.Spend
+		d.teams[n.ID] = &n
+	}
+	for _, k := range st.Keys {
+		n, err := k.normalize()
+		if err != nil {
+			return defs{}, err
+		}
+		if d.keys[n.ID] != nil {
+			return defs{}, errorf(keyLabel(&n), ErrInvalid, "stored twice")
+		}
+		if p := checkSpend(k.Spend); p != "" {
+			return defs{}, errorf(keyLabel(&n), ErrInvalid, "%s", p)
+		}
+		n.Spend = k.Spend
+		d.keys[n.ID] = &n
+	}
+	if err := d.validate(); err != nil {
+		return defs{}, err
+	}
+	return d, nil
+}
+
+// state returns the whole state to persist, sorted, with current spend.
+func (s *snapshot) state() State {
+	var st State
+	for _, e := range s.orgs {
+		o := e.def.clone()
+		o.Spend = e.spend.usd()
+		st.Organizations = append(st.Organizations, o)
+	}
+	for _, e := range s.teams {
+		t := e.def.clone()
+		t.Spend = e.spend.usd()
+		st.Teams = append(st.Teams, t)
+	}
+	for _, e := range s.keys {
+		k := e.def.clone()
+		k.Spend = e.spend.usd()
+		st.Keys = append(st.Keys, k)
+	}
+	for _, g := range s.defs.groups {
+		st.AccessGroups = append(st.AccessGroups, g.clone())
+	}
+	slices.SortFunc(st.Organizations, func(a, b Organization) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(st.Teams, func(a, b Team) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(st.Keys, func(a, b Key) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(st.AccessGroups, func(a, b AccessGroup) int { return cmp.Compare(a.Name, b.Name) })
+	return st
+}
+
+// write applies fn to a copy of the current definitions, validates the
+// result, persists it and only then publishes it. When fn, validation or
+// the Store fails, nothing changes and the error is returned. fn reports
+// whether it changed any access group.
+func (c *Checker) write(ctx context.Context, fn func(d *defs, now time.Time) (groupsChanged bool, err error)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	old := c.snap()
+	d := old.defs.clone()
+	groupsChanged, err := fn(&d, c.clock())
+	if err != nil {
+		return err
+	}
+	if err := d.validate(); err != nil {
+		return err
+	}
+	gen := old.groupsGen
+	if groupsChanged {
+		gen++
+	}
+	s := build(old, d, gen, old.aliasTargets, c.implyTargets)
+	if err := c.saveLocked(ctx, s); err != nil {
+		return err
+	}
+	c.cur.Store(s)
+	return nil
+}
+
+// saveLocked persists s. c.mu must be held.
+func (c *Checker) saveLocked(ctx context.Context, s *snapshot) error {
+	if c.store == nil {
+		return nil
+	}
+	if err := c.store.Save(ctx, s.state()); err != nil {
+		return fmt.Errorf("access: save: %w", err)
+	}
+	return nil
+}
+
+// SetAliasTargets replaces the alias → final target relation consulted by
+// WithTargetGrantsImplyAliases. The map is copied. Without that option the
+// relation is kept but never consulted. It is not persisted: it is derived
+// from the alias registry, which the caller owns; see the package
+// documentation for how to keep it current.
+func (c *Checker) SetAliasTargets(targets map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.snap()
+	s := *old
+	s.aliasTargets = maps.Clone(targets)
+	c.cur.Store(&s)
+}
+
+// Flush persists the current spend counters (with the rest of the state)
+// through the Store. Spend is also written with every other write; Flush
+// is for a periodic save and for shutdown.
+func (c *Checker) Flush(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	return c.saveLocked(ctx, c.snap())
+}
+
+// Close flushes spend and refuses further writes with ErrClosed. Reads keep
+// answering from the last state. Close is idempotent; it starts and leaves
+// no goroutines.
+func (c *Checker) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.saveLocked(context.Background(), c.snap())
+}

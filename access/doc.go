@@ -1,0 +1,127 @@
+// Package access decides which model names a key may use, lists exactly
+// those names, keeps budgets, and counts usage.
+//
+// It knows nothing of routing: names are plain strings, and the package
+// imports nothing else of this module. The one rule it exists for is that
+// authorization is decided on the name the client asked for, never on what
+// that name resolves to. (LiteLLM checked the resolved name, so a key
+// granted only an alias was refused the alias it had just been shown.)
+//
+// # Model
+//
+// Principals are keys, teams and organizations. A Key belongs to at most
+// one Team, a Team to at most one Organization. Each carries a grant list
+// (Models and AccessGroups) and an optional budget. An AccessGroup is a
+// named set of model names; granting the group grants its members, and
+// changing its members changes every holder's rights at once.
+//
+// A grant list entry is
+//
+//   - an exact name ("alias-1", "model-group-1", "openai/gpt-4o");
+//   - "*", every name;
+//   - a prefix wildcard ending in '*' ("openai/*", "gpt-4*"): every name
+//     with that prefix;
+//   - the name of an access group, which grants the group's members as
+//     well as the literal name. (Entries of AccessGroups must name an
+//     existing group and grant its members only.)
+//
+// A key may use a name when it is one of the key's own aliases (Key.Aliases,
+// which the key may always call), or when every level on its path allows
+// it: the key's own grants, its team's, and the team's organization's. A
+// level whose lists are both empty does not restrict, so an empty key list
+// means "what the team allows", and everything when there is no team (as
+// LiteLLM does); a key never reaches beyond its team. Emptiness is about
+// the lists as written: a list naming an access group with no members
+// grants nothing, it does not fall back to everything.
+//
+// By default a grant on a group does not grant the aliases pointing at it,
+// and a grant on an alias does not grant its target. WithTargetGrantsImplyAliases
+// makes a grant on a target extend to the aliases resolving to it; the
+// caller supplies that relation with SetAliasTargets.
+//
+// # The request path
+//
+// The gateway calls, in order, for each request:
+//
+//	if err := checker.Authorize(keyID, req.Model); err != nil { … }  // ErrDenied → 403, ErrBudgetExceeded → 429, ErrUnknownKey → 401
+//	if target, ok := checker.ResolveKeyAlias(keyID, req.Model); ok { … route target … }  // the key's own alias
+//	… router.Complete(…) …                                            // resolves registry aliases, once
+//	usage.Record(access.UsageRecord{…}); checker.RecordSpend(keyID, cost)  // from the router's observer
+//
+// Visible(keyID, names) filters a model listing with the same decision as
+// Authorize, so what a key is shown is exactly what it may call; the router
+// catalog, which wants a func(name string) bool, gets a closure over
+// Authorize. WhoCanUse answers the reverse question (teams_with_access),
+// and GroupsContaining lists the access groups of a name.
+//
+// # Wiring the alias registry
+//
+// The package cannot import the alias registry, so the gateway connects
+// the two with the registry's Subscribe hook: RemoveName prunes a deleted
+// alias from every access group, and, only when
+// WithTargetGrantsImplyAliases is on, SetAliasTargets is refreshed from
+// the registry on every change:
+//
+//	reg.Subscribe(func(e alias.Event) {
+//		if e.Kind == alias.EventDeleted {
+//			_ = checker.RemoveName(ctx, e.Old.Name)
+//		}
+//		targets := map[string]string{}
+//		for _, a := range reg.List(alias.ListOptions{IncludeHidden: true}) {
+//			if r, err := reg.Resolve(a.Name); err == nil {
+//				targets[a.Name] = r.Target
+//			}
+//		}
+//		checker.SetAliasTargets(targets)
+//	})
+//
+// # Budgets
+//
+// RecordSpend adds a request's cost to its key, the key's team and the
+// team's organization (lock-free atomic adds). Once any of them has spent
+// its MaxBudget (0 means no limit), Authorize and CheckKey refuse the key
+// with a *BudgetError matching ErrBudgetExceeded, before any upstream call
+// is made. Spend is persisted with every write and by Flush and Close;
+// what was recorded since the last of those is lost by a crash. There are
+// no budget periods: resetting spend is left to a later change.
+//
+// # Usage
+//
+// Usage counts calls, errors, tokens, cost and latency per requested name,
+// group, deployment, key and team, fed from the router's observer events.
+// Record is a lookup in a sync.Map and a few atomic adds per dimension, no
+// lock. Snapshot, Lookup and ByName read the counters (usage_count,
+// usage_stats{total_calls, total_cost_usd, avg_tokens_per_call}); Save
+// persists them through a UsageStore so that they survive a restart.
+//
+// # Persistence
+//
+// A Checker loads its State from a Store in New and saves the whole State
+// after every write, before the write becomes visible: if Save fails, the
+// write returns the error and nothing changes. MemoryStore is the default;
+// FileStore keeps one JSON file written crash-safely (temporary file in the
+// same directory, fsync, rename, fsync of the directory). A missing file is
+// an empty state; a corrupt one, or one that does not validate, makes New
+// fail rather than start empty.
+//
+// # Lifecycle and concurrency
+//
+// New → use → Close. The Checker starts no goroutines. All methods are safe
+// for concurrent use. Reads (Authorize, CheckKey, Visible, ResolveKeyAlias,
+// RecordSpend, WhoCanUse, Get…, List…) load an immutable snapshot through
+// an atomic pointer and take no lock; Authorize allocates nothing when it
+// allows. Writes are serialized, validated, persisted, then published as a
+// new snapshot, in which each principal's grants are precompiled into
+// maps; a reader sees the state before a write or after it, never a mix.
+// Close flushes spend and refuses later writes with ErrClosed; reads keep
+// working.
+//
+// # Zero values
+//
+// The zero Checker has no principals (every key is unknown) and persists
+// nothing; writes to it work in memory. Use New for a store and options.
+// The zero Usage is ready to use and persists nothing. In Key, Team and
+// Organization, zero optional fields mean no restriction: no team, no
+// organization, no budget, no expiry, not blocked, and empty grant lists
+// defer to the level above.
+package access

@@ -1,0 +1,185 @@
+package access
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+)
+
+// State is everything a Checker persists: its principals with their spend,
+// and its access groups, each sorted by ID or name.
+type State struct {
+	Keys          []Key          `json:"keys,omitempty"`
+	Teams         []Team         `json:"teams,omitempty"`
+	Organizations []Organization `json:"organizations,omitempty"`
+	AccessGroups  []AccessGroup  `json:"access_groups,omitempty"`
+}
+
+// Store persists a Checker's State. The Checker calls Load once, in New,
+// and Save with the whole state after every write (and from Flush and
+// Close), serialized. A Save error fails the write, which then changes
+// nothing; Load errors fail New.
+//
+// The State passed to Save, and the one returned by Load, belong to the
+// callee and the caller respectively: neither is retained by the other.
+type Store interface {
+	Load(ctx context.Context) (State, error)
+	Save(ctx context.Context, st State) error
+}
+
+// MemoryStore keeps the last saved State in memory: the default Store.
+// Safe for concurrent use.
+type MemoryStore struct {
+	mu sync.Mutex
+	st []byte // protected by mu: the JSON of the last saved State; nil before any save
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// Load returns a copy of the last saved State, or an empty one.
+func (m *MemoryStore) Load(ctx context.Context) (State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var st State
+	if m.st == nil {
+		return st, nil
+	}
+	err := json.Unmarshal(m.st, &st)
+	return st, err
+}
+
+// Save keeps a copy of st.
+func (m *MemoryStore) Save(ctx context.Context, st State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.st = b
+	m.mu.Unlock()
+	return nil
+}
+
+// FileStore keeps the State in one JSON file. Saves are crash-safe: the
+// new state is written to a temporary file in the same directory, synced,
+// renamed over the old file, and the directory is synced, so the file
+// holds the old state or the new one, never a mix. A missing file loads as
+// an empty state; a file that cannot be read or parsed is an error, never
+// an empty state. Safe for concurrent use; one process should own a file.
+type FileStore struct {
+	path string
+	mu   sync.Mutex // serializes saves
+}
+
+var _ Store = (*FileStore)(nil)
+
+// NewFileStore returns a FileStore for path. The directory must exist; the
+// file is created by the first save.
+func NewFileStore(path string) *FileStore { return &FileStore{path: path} }
+
+// fileVersion is the format version written in every file.
+const fileVersion = 1
+
+type stateFile struct {
+	Version int `json:"version"`
+	State
+}
+
+// Load reads the file.
+func (f *FileStore) Load(ctx context.Context) (State, error) {
+	var sf stateFile
+	found, err := readJSONFile(f.path, &sf)
+	if err != nil || !found {
+		return State{}, err
+	}
+	if sf.Version != fileVersion {
+		return State{}, fmt.Errorf("%s: unsupported version %d (want %d)", f.path, sf.Version, fileVersion)
+	}
+	return sf.State, nil
+}
+
+// Save replaces the file's contents with st, atomically.
+func (f *FileStore) Save(ctx context.Context, st State) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(stateFile{Version: fileVersion, State: st}, "", "  ")
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return writeFileAtomic(f.path, append(b, '\n'))
+}
+
+// readJSONFile decodes the JSON file at path into v. A missing file is
+// (false, nil); an empty, truncated or otherwise malformed one is an error.
+func readJSONFile(path string, v any) (found bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return true, fmt.Errorf("%s: empty file", path)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return true, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, nil
+}
+
+// writeFileAtomic replaces the file at path with data: temporary file in
+// the same directory, fsync, rename, fsync of the directory. On error the
+// old file is untouched and the temporary file removed.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be synced there; the rename is durable enough
+	}
+	// Past this point the new file is in place: a failing directory sync
+	// is reported, but the file may already hold the new state.
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
