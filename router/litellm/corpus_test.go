@@ -1,0 +1,257 @@
+package litellm
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// corpusDir holds 26 real LiteLLM proxy configs (see its README). CI runs in
+// a clean clone with shared/ beside the repository.
+const corpusDir = "../../../shared/litellm-configs"
+
+// outcome is what loading one corpus file must give.
+type outcome struct {
+	deployments int      // deployments loaded; -1: refused
+	skipped     int      // "deployment skipped" warnings (WithSkipUnsupported only)
+	kind        error    // refused: a sentinel every problem reported must not contradict, matched with errors.Is
+	contains    []string // refused: substrings of the error (entries, providers, keys)
+}
+
+func loads(n int) outcome { return outcome{deployments: n} }
+func loadsSkipping(n, skipped int) outcome {
+	return outcome{deployments: n, skipped: skipped}
+}
+func refused(kind error, contains ...string) outcome {
+	return outcome{deployments: -1, kind: kind, contains: contains}
+}
+
+// corpus is the expected outcome for every file, plain and with
+// WithSkipUnsupported.
+var corpus = map[string]struct{ plain, skip outcome }{
+	"cookbook_rag_gateway__litellm_config.example.yaml": {
+		refused(ErrInvalid, "router_settings.fallbacks", "flat list"),
+		refused(ErrInvalid, "router_settings.fallbacks", "flat list"),
+	},
+	"deploy_aws__example-config.yaml":                     {loads(6), loads(6)},
+	"example_config_yaml___health_check_test_config.yaml": {loads(1), loads(1)},
+	"example_config_yaml__adaptive_router_example.yaml": {
+		refused(ErrUnsupported, `model_list[0] "smart-cheap-router"`, `provider "auto_router"`),
+		loadsSkipping(2, 1),
+	},
+	"example_config_yaml__aliases_config.yaml": {loads(3), loads(3)},
+	"example_config_yaml__azure_config.yaml":   {loads(2), loads(2)},
+	"example_config_yaml__china_domestic_free_sources.yaml": {
+		refused(ErrUnknownProvider, `model_list[0] "sf-deepseek-r1"`, `"siliconflow"`, `model_list[2] "glm-4-flash"`, `"zhipu"`),
+		refused(ErrUnknownProvider, `model_list[0] "sf-deepseek-r1"`, `"siliconflow"`, `model_list[2] "glm-4-flash"`, `"zhipu"`),
+	},
+	"example_config_yaml__enterprise_config.yaml": {loads(1), loads(1)},
+	"example_config_yaml__hosted_litellm.yaml": {
+		refused(ErrSyntax, "hosted_litellm.yaml:8:", "invalid YAML"),
+		refused(ErrSyntax, "hosted_litellm.yaml:8:", "invalid YAML"),
+	},
+	"example_config_yaml__load_balancer.yaml": {
+		refused(ErrUnknownProvider, `model_list[3] "mistral-7b-instruct"`, `"mistralai"`),
+		refused(ErrUnknownProvider, `model_list[3] "mistral-7b-instruct"`, `"mistralai"`),
+	},
+	"example_config_yaml__oai_misc_config.yaml": {
+		refused(ErrUnsupported, `model_list[4] "bedrock/batch-us.anthropic.claude-haiku-4-5-20251001-v1:0"`, `provider "bedrock"`),
+		loadsSkipping(4, 1),
+	},
+	"example_config_yaml__otel_test_config.yaml": {
+		refused(ErrUnsupported, `model_list[2] "rerank-english-v3.0"`, `provider "cohere"`),
+		loadsSkipping(3, 1),
+	},
+	"example_config_yaml__pass_through_config.yaml": {loads(7), loads(7)},
+	"included_models.yaml":                          {loads(1), loads(1)},
+	"litellm_proxy___new_secret_config.yaml": {
+		refused(ErrUnsupported, `model_list[0] "fake-claude-endpoint"`, `provider "bedrock" (inferred`, `model_list[1] "gemini-vision"`, `provider "vertex_ai"`),
+		loadsSkipping(2, 2),
+	},
+	"litellm_proxy__proxy_config.yaml": {
+		refused(ErrSyntax, "proxy_config.yaml:24:", "invalid YAML"),
+		refused(ErrSyntax, "proxy_config.yaml:24:", "invalid YAML"),
+	},
+	"root__proxy_server_config.yaml": {
+		refused(ErrUnsupported, `model_list[5] "sagemaker-completion-model"`, `provider "sagemaker"`,
+			`model_list[7] "dall-e-2"`, `"azure/"`, `model_list[18] "gpt-instruct"`, `provider "text-completion-openai"`),
+		loadsSkipping(16, 3),
+	},
+	"tests_batches_tests_local-litellm__litellm-config.yaml": {loads(7), loads(7)},
+	"tests_e2e_claude_code__test_config.yaml": {
+		refused(ErrUnsupported, `model_list[3] "claude-haiku-4-5-bedrock-invoke"`, `provider "bedrock"`,
+			`model_list[9] "claude-haiku-4-5-vertex"`, `provider "vertex_ai"`, `model_list[12] "claude-haiku-4-5-azure"`, `provider "azure_ai"`),
+		loadsSkipping(3, 12),
+	},
+	"tests_e2e_gateway__litellm-config.yml": {
+		refused(ErrUnsupported, `model_list[2] "gemini-2.5-flash-vertex"`, `provider "vertex_ai"`, `model_list[12] "bedrock-realtime"`, `provider "bedrock"`),
+		loadsSkipping(11, 3),
+	},
+	"tests_integration__proxy_config.yaml": {loads(0), loads(0)},
+	"tests_local_testing_test_configs__test_config_no_auth.yaml": {
+		refused(ErrUnsupported, `model_list[16] "dall-e-2"`, `"azure/"`, `model_list[19] "amazon-embeddings"`, `provider "bedrock" (inferred`),
+		loadsSkipping(19, 2),
+	},
+	"tests_local_testing_test_configs__test_custom_logger.yaml": {loads(3), loads(3)},
+	"tests_proxy_unit_tests_example_config_yaml__config_with_env_vars.yaml": {
+		refused(ErrSyntax, "litellm_settings.success_callback", "duplicate key"),
+		refused(ErrSyntax, "litellm_settings.success_callback", "duplicate key"),
+	},
+	"tests_proxy_unit_tests_example_config_yaml__config_with_include.yaml": {loads(1), loads(1)},
+	"tests_proxy_unit_tests_example_config_yaml__config_with_missing_include.yaml": {
+		refused(ErrInclude, `include[0] "non-existent-file.yaml"`, "not found"),
+		refused(ErrInclude, `include[0] "non-existent-file.yaml"`, "not found"),
+	},
+}
+
+// literalSecrets are secrets written literally in corpus files; no error or
+// warning may repeat them.
+var literalSecrets = []string{"sk-uj6F", "sk-Imn", "sk-1234", "fake-key", "sk-hosted-litellm", "dbpassword9090", "eYVX71", fakeSecret}
+
+// corpusFiles lists the config files of the corpus, failing clearly when
+// the directory is missing.
+func corpusFiles(t testing.TB) []string {
+	t.Helper()
+	entries, err := os.ReadDir(corpusDir)
+	if err != nil {
+		t.Fatalf("the LiteLLM config corpus must be at %s (shared/litellm-configs beside the repository): %v", corpusDir, err)
+	}
+	var files []string
+	for _, e := range entries {
+		switch filepath.Ext(e.Name()) {
+		case ".yaml", ".yml", ".json":
+			files = append(files, e.Name())
+		}
+	}
+	if len(files) == 0 {
+		t.Fatalf("no config files in %s", corpusDir)
+	}
+	return files
+}
+
+// TestCorpus loads every real LiteLLM config: each loads, or is refused with
+// errors naming the entry and the unsupported feature; none panics; and no
+// deployment goes missing without a warning.
+func TestCorpus(t *testing.T) {
+	files := corpusFiles(t)
+	for name := range corpus {
+		if !slices.Contains(files, name) {
+			t.Errorf("expected outcome for %s, which is not in %s", name, corpusDir)
+		}
+	}
+	for _, name := range files {
+		want, ok := corpus[name]
+		if !ok {
+			t.Errorf("%s: no expected outcome in the corpus table; add one", name)
+			continue
+		}
+		for _, skip := range []bool{false, true} {
+			mode, w, opts := "plain", want.plain, []Option{WithEnv(fakeEnv)}
+			if skip {
+				mode, w, opts = "skip", want.skip, append(opts, WithSkipUnsupported())
+			}
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				path := filepath.Join(corpusDir, name)
+				c, err := Load(path, opts...)
+				checkCorpusOutcome(t, path, c, err, w)
+			})
+		}
+	}
+}
+
+func checkCorpusOutcome(t *testing.T, path string, c *Config, err error, w outcome) {
+	t.Helper()
+	if w.deployments < 0 {
+		if err == nil {
+			t.Fatalf("loaded %d deployments; want refused with %v", len(c.Deployments), w.kind)
+		}
+		if c != nil {
+			t.Errorf("refused, but returned a Config too")
+		}
+		msg := err.Error()
+		for _, s := range w.contains {
+			if !strings.Contains(msg, s) {
+				t.Errorf("error does not contain %q:\n%s", s, msg)
+			}
+		}
+		if !errors.Is(err, w.kind) {
+			t.Errorf("error is not %v:\n%s", w.kind, msg)
+		}
+		for _, p := range problems(t, err) {
+			if p.File == "" || (p.Line == 0 && p.Entry == "" && p.Key == "") {
+				t.Errorf("problem names no file, line, entry or key: %v", p)
+			}
+		}
+		for _, s := range literalSecrets {
+			if strings.Contains(msg, s) {
+				t.Errorf("error contains the secret %q:\n%s", s, msg)
+			}
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("refused; want %d deployments:\n%v", w.deployments, err)
+	}
+	if got := len(c.Deployments); got != w.deployments {
+		t.Errorf("loaded %d deployments, want %d", got, w.deployments)
+	}
+	warn := warningsText(c)
+	if got := strings.Count(warn, "deployment skipped"); got != w.skipped {
+		t.Errorf("%d deployments skipped, want %d:\n%s", got, w.skipped, warn)
+	}
+	for _, s := range literalSecrets {
+		if strings.Contains(warn, s) {
+			t.Errorf("warnings contain the secret %q:\n%s", s, warn)
+		}
+	}
+	// Nothing dropped silently: every model_list entry, here or included,
+	// is a deployment or a skipped-deployment warning.
+	if raw := rawEntries(t, path); len(c.Deployments)+w.skipped != raw {
+		t.Errorf("%d deployments + %d skipped != %d model_list entries", len(c.Deployments), w.skipped, raw)
+	}
+	ids := map[string]bool{}
+	for _, d := range c.Deployments {
+		if ids[d.ID] {
+			t.Errorf("duplicate deployment ID %q", d.ID)
+		}
+		ids[d.ID] = true
+		if d.ID == "" || d.ModelName == "" || d.Provider == "" || d.UpstreamModel == "" {
+			t.Errorf("incomplete deployment: %+v", d)
+		}
+		if _, ok := d.Params["api_key"]; ok {
+			t.Errorf("%s: Params holds api_key", d.Source)
+		}
+		for k, v := range d.Params {
+			if s, ok := v.(string); ok && strings.Contains(s, fakeSecret) {
+				t.Errorf("%s: Params[%q] holds a resolved secret", d.Source, k)
+			}
+		}
+	}
+}
+
+// rawEntries counts model_list entries in a file and its includes with a
+// plain generic parse, independent of the loader.
+func rawEntries(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		ModelList []any    `yaml:"model_list"`
+		Include   []string `yaml:"include"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("generic parse: %v", err)
+	}
+	n := len(doc.ModelList)
+	for _, inc := range doc.Include {
+		n += rawEntries(t, filepath.Join(filepath.Dir(path), inc))
+	}
+	return n
+}
