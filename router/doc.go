@@ -1,0 +1,60 @@
+// Package router routes LLM requests by model name over groups of
+// deployments: it picks a healthy deployment, calls it, retries, fails over
+// and falls back, the way LiteLLM's Router does for Python.
+//
+// # Model
+//
+// A Deployment is one upstream model behind one provider.Provider. The
+// deployments sharing a Group name form a model group; clients call the
+// group's name, or an alias of it kept in an alias.Registry (which the Router
+// vets: an alias can only point at a name some group serves and can never
+// shadow a group). Wildcard groups ("openai/*", "*") serve provider/model
+// names no exact group serves, most specific first.
+//
+// One request (Complete, Stream, Embed):
+//
+//  1. The requested name is resolved once through the Registry.
+//  2. The candidates are the group's deployments that are not cooling down,
+//     unhealthy, at an rpm/tpm/parallel limit, missing the request's tags or
+//     too small for its prompt; only the best order tier with candidates
+//     counts.
+//  3. The Strategy picks one (weighted random by default).
+//  4. The provider is called with the deployment's upstream model and its
+//     timeout; any error is classified (provider.Kind).
+//  5. Retryable failures try another deployment at once, or back off
+//     (jittered, exponential, honouring Retry-After, never past the context
+//     deadline) before trying one that failed; then the fallbacks, which may
+//     be aliases. One budget, Config.MaxAttempts, covers all upstream calls.
+//  6. The answer comes back with its Route; total failure is one
+//     *ExhaustedError listing the attempts.
+//
+// Per deployment, the Router keeps a circuit: a 429 cools a deployment down
+// for its Retry-After; more than AllowedFails counted failures in
+// FailureWindow cool it for CooldownTime; a failure during a cooldown extends
+// it; afterwards one probe request is let through (half-open) and, if it
+// succeeds, traffic ramps back up over SlowStart. Bad requests, content
+// policy and context-window errors do not count, nor does the caller's own
+// cancellation. State is computed lazily from timestamps: no goroutine or
+// timer runs per failure.
+//
+// # Lifecycle
+//
+// New validates a Config (reporting every problem at once) and plugs the
+// Router's target check into the Registry. Update swaps in a new Config
+// atomically, keeping each deployment's state by ID. Close stops the Router;
+// it starts no goroutine of its own today, so Close only refuses further
+// requests.
+//
+// # Concurrency
+//
+// A Router is safe for concurrent use. Requests read an immutable table
+// published through an atomic pointer and per-deployment atomics, without
+// locks; Update is serialized. A request sees one config throughout, the old
+// or the new. Observer hooks are called outside any lock. Nothing is shared
+// between Routers: the package has no mutable global state.
+//
+// # Zero values
+//
+// Every Config and Deployment field documents its zero value; the zero
+// Router is not usable: call New.
+package router

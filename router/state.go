@@ -1,0 +1,252 @@
+package router
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelroute/modelroute/provider"
+)
+
+// state is what the Router remembers about one deployment across requests
+// and config reloads (it is kept by deployment ID). Every field is an atomic;
+// cooldown, half-open and slow-start are derived lazily from timestamps when
+// asked, so no goroutine or timer runs per failure. A state must not be copied.
+//
+// Times are Unix nanoseconds; 0 means never.
+type state struct {
+	_ noCopy
+
+	inflight atomic.Int64
+
+	// Passive circuit (cooldowns).
+	cooldownFrom  atomic.Int64 // when the current/last cooldown started
+	cooldownUntil atomic.Int64 // the deployment sits out until then
+	needsProbe    atomic.Bool  // set when a cooldown starts; cleared by a successful probe
+	probing       atomic.Bool  // the half-open probe is in flight
+	recoveredAt   atomic.Int64 // a probe succeeded then: slow-start runs from here
+	winStart      atomic.Int64 // start of the failure window
+	winFails      atomic.Int64 // counted failures in the window
+	cooldowns     atomic.Int64 // cooldowns started, total
+
+	// Counters for dashboards.
+	successes atomic.Int64
+	failures  atomic.Int64 // counted failures, total
+	lastKind  atomic.Int32 // provider.Kind of the last counted failure
+	lastFail  atomic.Int64
+
+	// Latency EWMA in nanoseconds, as float64 bits; 0: no sample yet.
+	ewma atomic.Uint64
+
+	// Usage in the current minute.
+	minute atomic.Int64 // Unix minute the counters belong to
+	rpm    atomic.Int64
+	tpm    atomic.Int64
+
+	// Active health (set by a health checker, see setProbeHealth).
+	probeDown atomic.Bool
+	probeKind atomic.Int32
+	probeAt   atomic.Int64
+}
+
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
+
+const ewmaAlpha = 0.3
+
+// phase is a deployment's circuit state at a moment.
+type phase int
+
+const (
+	phaseClosed    phase = iota // full traffic
+	phaseCooling                // sitting out
+	phaseHalfOpen               // cooldown over, waiting for one probe request
+	phaseProbing                // cooldown over, the probe is in flight
+	phaseSlowStart              // probe passed, ramping up
+)
+
+// phase computes the circuit state at now (gobreaker's currentState(now)).
+func (s *state) phase(now int64, slowStart time.Duration) phase {
+	if until := s.cooldownUntil.Load(); until != 0 {
+		if now < until {
+			return phaseCooling
+		}
+		if s.needsProbe.Load() {
+			if s.probing.Load() {
+				return phaseProbing
+			}
+			return phaseHalfOpen
+		}
+	}
+	if r := s.recoveredAt.Load(); r != 0 && slowStart > 0 && now-r < int64(slowStart) {
+		return phaseSlowStart
+	}
+	return phaseClosed
+}
+
+// ramp is the share of traffic a slow-starting deployment takes at now, from
+// 0.1 right after recovery to 1 at the end of slowStart.
+func (s *state) ramp(now int64, slowStart time.Duration) float64 {
+	r := s.recoveredAt.Load()
+	if r == 0 || slowStart <= 0 {
+		return 1
+	}
+	el := now - r
+	if el >= int64(slowStart) {
+		return 1
+	}
+	return 0.1 + 0.9*float64(el)/float64(slowStart)
+}
+
+// counts reports whether a failure of kind k counts against the deployment.
+func counts(k provider.Kind) bool {
+	switch k {
+	case provider.KindBadRequest, provider.KindContentPolicy, provider.KindContextWindow, provider.KindCanceled:
+		return false
+	}
+	return true
+}
+
+// startCooldown puts the deployment out until now+d, or keeps a later end
+// already set. It reports the end.
+func (s *state) startCooldown(now int64, d time.Duration) int64 {
+	until := now + int64(d)
+	for {
+		cur := s.cooldownUntil.Load()
+		if cur >= until {
+			until = cur
+			break
+		}
+		if s.cooldownUntil.CompareAndSwap(cur, until) {
+			break
+		}
+	}
+	s.cooldownFrom.Store(now)
+	s.needsProbe.Store(true)
+	s.recoveredAt.Store(0)
+	s.winFails.Store(0)
+	s.cooldowns.Add(1)
+	return until
+}
+
+// failure records a failed attempt of kind k and reports the cooldown end it
+// started or extended (0 if none). wasProbe says the attempt was the
+// half-open probe.
+func (s *state) failure(now int64, k provider.Kind, retryAfter time.Duration, wasProbe bool, st *settings) int64 {
+	if !counts(k) {
+		if wasProbe {
+			s.probing.Store(false) // inconclusive: let another request probe
+		}
+		return 0
+	}
+	s.failures.Add(1)
+	s.lastKind.Store(int32(k))
+	s.lastFail.Store(now)
+	d := st.cooldown
+	if k == provider.KindRateLimited && retryAfter > 0 {
+		d = retryAfter
+	}
+	var until int64
+	switch {
+	case wasProbe:
+		until = s.startCooldown(now, d)
+		s.probing.Store(false)
+	case now < s.cooldownUntil.Load():
+		// A failure during a cooldown extends it.
+		until = s.startCooldown(now, d)
+	case k == provider.KindRateLimited:
+		until = s.startCooldown(now, d)
+	default:
+		ws := s.winStart.Load()
+		if ws == 0 || now-ws >= int64(st.window) {
+			if s.winStart.CompareAndSwap(ws, now) {
+				s.winFails.Store(0)
+			}
+		}
+		if s.winFails.Add(1) > int64(st.allowedFails) {
+			until = s.startCooldown(now, d)
+		}
+	}
+	return until
+}
+
+// success records a successful attempt that took lat.
+func (s *state) success(now int64, lat time.Duration, wasProbe bool) {
+	s.successes.Add(1)
+	if wasProbe {
+		s.needsProbe.Store(false)
+		s.recoveredAt.Store(now)
+		s.probing.Store(false)
+	}
+	s.observeLatency(lat)
+}
+
+// release ends an attempt that gave no verdict (the caller canceled).
+func (s *state) release(wasProbe bool) {
+	if wasProbe {
+		s.probing.Store(false)
+	}
+}
+
+func (s *state) observeLatency(lat time.Duration) {
+	x := float64(lat)
+	for {
+		old := s.ewma.Load()
+		v := x
+		if old != 0 {
+			v = ewmaAlpha*x + (1-ewmaAlpha)*math.Float64frombits(old)
+		}
+		if v == 0 {
+			v = math.SmallestNonzeroFloat64
+		}
+		if s.ewma.CompareAndSwap(old, math.Float64bits(v)) {
+			return
+		}
+	}
+}
+
+func (s *state) latency() time.Duration {
+	return time.Duration(math.Float64frombits(s.ewma.Load()))
+}
+
+// usage returns the requests and tokens used in the minute of now.
+func (s *state) usage(now int64) (rpm, tpm int64) {
+	if s.minute.Load() != now/int64(time.Minute) {
+		return 0, 0
+	}
+	return s.rpm.Load(), s.tpm.Load()
+}
+
+// roll starts a new minute window if now is past the current one.
+func (s *state) roll(now int64) {
+	m := now / int64(time.Minute)
+	if cur := s.minute.Load(); cur != m && s.minute.CompareAndSwap(cur, m) {
+		s.rpm.Store(0)
+		s.tpm.Store(0)
+	}
+}
+
+// addTokens counts tokens used by a finished request.
+func (s *state) addTokens(now int64, n int) {
+	if n <= 0 {
+		return
+	}
+	s.roll(now)
+	s.tpm.Add(int64(n))
+}
+
+// setProbeHealth records an active health probe's verdict: an unhealthy
+// deployment is not a candidate until a probe passes again. For the health
+// checker.
+func (s *state) setProbeHealth(now int64, healthy bool, k provider.Kind) {
+	s.probeAt.Store(now)
+	if healthy {
+		s.probeKind.Store(0)
+		s.probeDown.Store(false)
+		return
+	}
+	s.probeKind.Store(int32(k))
+	s.probeDown.Store(true)
+}
