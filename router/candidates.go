@@ -90,7 +90,7 @@ type Candidates struct {
 	set        *settings
 	rng        uint64
 	tags       []string
-	estimate   int      // prompt tokens; -1: not estimated yet
+	estimate   int // prompt tokens; -1: not estimated yet
 	req        *openai.ChatCompletionRequest
 	est        Estimator
 	tried      []*dep // deployments that failed in this request
