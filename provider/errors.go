@@ -7,12 +7,18 @@ import (
 
 // Kind classifies an upstream failure. The router decides retries, cooldowns
 // and fallbacks from the Kind alone.
+//
+// A Provider reports the end of the context it was given as KindCanceled when
+// it was canceled and KindTimeout when its deadline passed, wrapping the
+// context's error. It cannot know whether that context is the caller's own or
+// a per-attempt one derived from it: the router, which holds both, treats any
+// failure that comes while the caller's context is done as the caller's own.
 type Kind int
 
 const (
 	KindUnknown       Kind = iota // not classified; treated like KindUnavailable
 	KindRateLimited               // 429, rate_limit_exceeded
-	KindTimeout                   // the per-attempt timeout expired, or 408/504
+	KindTimeout                   // the per-attempt timeout (a context deadline) expired, or 408/504
 	KindUnavailable               // 5xx, overloaded
 	KindConnection                // connection refused/reset, stream cut, DNS
 	KindContextWindow             // context_length_exceeded
@@ -20,7 +26,7 @@ const (
 	KindAuth                      // 401, 403
 	KindNotFound                  // 404: model or deployment unknown upstream
 	KindBadRequest                // other 4xx: the request itself is wrong
-	KindCanceled                  // the caller's own context was canceled or its deadline passed
+	KindCanceled                  // the context was canceled: the caller's own cancellation
 )
 
 var kindNames = [...]string{
@@ -54,7 +60,9 @@ func (k Kind) Retryable() bool {
 	return false
 }
 
-// Error is a classified upstream failure.
+// Error is a classified upstream failure. Providers return it (match it with
+// errors.As, or Classify); Err unwraps to the cause, for example go-openai's
+// *openai.APIError or context.Canceled.
 type Error struct {
 	Kind       Kind
 	Status     int           // HTTP status, 0 when there was no response
