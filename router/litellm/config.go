@@ -71,8 +71,8 @@ type Deployment struct {
 
 	// Params is litellm_params as written, for display (/model/info):
 	// os.environ/NAME references are kept as written, never resolved, and
-	// api_key and every other secret-looking key (see IsSecretParam) are
-	// left out.
+	// api_key and every other secret-looking key (aws_secret_access_key,
+	// vertex_credentials, extra_headers, …) are left out.
 	Params map[string]any
 	// Extra holds the litellm_params that have no field above
 	// ("temperature", "max_tokens", "region_name", …), with top-level

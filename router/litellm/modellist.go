@@ -357,14 +357,16 @@ func (l *loader) modelInfo(s scope, n *yaml.Node, e *entry) {
 
 // isSecretParam reports whether a litellm_params key holds a credential and
 // so is left out of Deployment.Params: api_key, any *_key or *_key_id, any
-// key naming a secret, password, token or credentials, and headers (which
-// usually carry Authorization).
+// key naming a secret, password or credentials, token and *_token (but not
+// max_*_token or *_per_token), and headers (which usually carry
+// Authorization).
 func isSecretParam(key string) bool {
 	k := strings.ToLower(key)
 	switch {
 	case k == "api_key", strings.HasSuffix(k, "_key"), strings.HasSuffix(k, "_key_id"),
 		strings.Contains(k, "secret"), strings.Contains(k, "password"),
-		strings.Contains(k, "credential"), strings.HasSuffix(k, "_token") && !strings.HasPrefix(k, "max_"),
+		strings.Contains(k, "credential"), k == "token",
+		strings.HasSuffix(k, "_token") && !strings.HasPrefix(k, "max_") && !strings.HasSuffix(k, "per_token"),
 		strings.Contains(k, "headers"):
 		return true
 	}
