@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -69,3 +70,5 @@ func models(f *providertest.Fake) []string {
 	}
 	return m
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -133,7 +133,12 @@ func (LeastBusy) Pick(c *Candidates) int {
 		if a < 0 {
 			return -1
 		}
-		b := WeightedRandom{}.Pick(c)
+		b := a
+		for range 4 { // a second, distinct choice
+			if b = (WeightedRandom{}).Pick(c); b != a {
+				break
+			}
+		}
 		if b >= 0 && c.InFlight(b) < c.InFlight(a) {
 			return b
 		}
