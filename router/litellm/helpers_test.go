@@ -10,8 +10,14 @@ import (
 // may ever contain it.
 const fakeSecret = "secret-value-"
 
-// fakeEnv sets every variable, to fakeSecret followed by its name.
-func fakeEnv(name string) (string, bool) { return fakeSecret + name, true }
+// fakeEnv sets every variable, to fakeSecret followed by its name; inside a
+// URL for variables named like one (AZURE_API_BASE, DATABASE_URL).
+func fakeEnv(name string) (string, bool) {
+	if strings.HasSuffix(name, "_BASE") || strings.HasSuffix(name, "_URL") {
+		return "https://fake.example/" + fakeSecret + name, true
+	}
+	return fakeSecret + name, true
+}
 
 // envOf is a lookup over a fixed set of variables.
 func envOf(vars map[string]string) func(string) (string, bool) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/modelroute/modelroute/provider"
 )
 
 // Option configures Load and Parse.
@@ -21,6 +23,7 @@ type options struct {
 	env             func(string) (string, bool)
 	skipUnsupported bool
 	fsys            fs.FS
+	table           *provider.Table
 }
 
 // WithEnv sets the lookup used for os.environ/NAME references and for the
@@ -49,10 +52,25 @@ func WithFS(fsys fs.FS) Option {
 	return func(o *options) { o.fsys = fsys }
 }
 
+// WithTable sets the provider table that decides which prefixes are served
+// and gives their key and base URL variables. The default is a fresh
+// provider.DefaultTable(); pass one with your own prefixes added
+// (provider.Table.Add) to load deployments that use them.
+func WithTable(t *provider.Table) Option {
+	return func(o *options) {
+		if t != nil {
+			o.table = t
+		}
+	}
+}
+
 func newOptions(opts []Option) options {
 	o := options{env: os.LookupEnv}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.table == nil {
+		o.table = provider.DefaultTable()
 	}
 	return o
 }

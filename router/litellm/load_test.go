@@ -3,6 +3,7 @@ package litellm
 import (
 	"errors"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/modelroute/modelroute/provider"
 )
 
 const fullConfig = `
@@ -738,5 +741,67 @@ func TestLocationString(t *testing.T) {
 	}
 	if got := (&Error{Err: ErrInvalid}).Error(); got != "litellm: invalid value" {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+// TestWithTable: a prefix the default table lacks loads once the caller adds
+// it, as for the corpus file using siliconflow/ and zhipu/.
+func TestWithTable(t *testing.T) {
+	table := provider.DefaultTable()
+	for _, s := range []provider.Spec{
+		{Prefix: "siliconflow", BaseURL: "https://api.siliconflow.cn/v1", KeyEnv: "SILICONFLOW_API_KEY"},
+		{Prefix: "zhipu", BaseURL: "https://open.bigmodel.cn/api/paas/v4", KeyEnv: "ZHIPU_API_KEY"},
+	} {
+		if err := table.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Load(filepath.Join(corpusDir, "example_config_yaml__china_domestic_free_sources.yaml"), WithEnv(fakeEnv), WithTable(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Deployments) != 4 || len(c.Router.Fallbacks) != 4 || c.Router.Strategy != StrategyUsageBased {
+		t.Errorf("deployments %d, fallbacks %v, strategy %v", len(c.Deployments), c.Router.Fallbacks, c.Router.Strategy)
+	}
+	if d := c.Deployments[0]; d.Provider != "siliconflow" || d.UpstreamModel != "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" {
+		t.Errorf("deployment 0 = %s %s", d.Provider, d.UpstreamModel)
+	}
+
+	// Without it, the error lists the prefixes that are served.
+	_, err = Parse([]byte("model_list:\n  - model_name: g\n    litellm_params: {model: siliconflow/x}\n"), "c.yaml")
+	if err == nil || !strings.Contains(err.Error(), "served: anthropic, azure,") {
+		t.Errorf("err = %v", err)
+	}
+	// A LiteLLM prefix that speaks OpenAI but has no table entry says how to add one.
+	_, err = Parse([]byte("model_list:\n  - model_name: g\n    litellm_params: {model: openai_like/x, api_base: http://h}\n"), "c.yaml")
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "WithTable") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestAPIBase(t *testing.T) {
+	for _, tt := range []struct {
+		params string
+		env    map[string]string
+		want   string // error substring; "" loads
+	}{
+		{"model: openai/x, api_key: k, api_base: not-a-url", nil, "litellm_params.api_base: must be an http:// or https:// URL"},
+		{"model: openai/x, api_key: k, api_base: ftp://h", nil, "must be an http:// or https:// URL"},
+		{"model: openai/x, api_key: k, api_base: os.environ/B", map[string]string{"B": "nope"}, "must be an http:// or https:// URL"},
+		{"model: hosted_vllm/x", nil, `provider "hosted_vllm" needs api_base (or HOSTED_VLLM_API_BASE set)`},
+		{"model: hosted_vllm/x", map[string]string{"HOSTED_VLLM_API_BASE": "http://vllm:8000/v1"}, ""},
+		{"model: azure/d, api_key: k", map[string]string{"AZURE_API_BASE": "https://r.openai.azure.com"}, ""},
+		{"model: ollama/llama3", nil, ""},
+	} {
+		_, err := Parse([]byte("model_list:\n  - model_name: g\n    litellm_params: {"+tt.params+"}\n"), "c.yaml", WithEnv(envOf(tt.env)))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.params, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: err = %v, want %q", tt.params, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "nope") {
+			t.Errorf("error repeats the value of a variable: %v", err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -249,12 +250,12 @@ func (l *loader) provider(s scope, at *yaml.Node, d *Deployment, custom string) 
 		}
 		d.Provider, d.UpstreamModel, inferred = p, d.Model, true
 	}
-	info, known := lookupProvider(d.Provider)
+	info, known := l.lookupProvider(d.Provider)
 	if !known {
 		if custom != "" {
 			loc.Key = "litellm_params.custom_llm_provider"
 		}
-		l.fail(loc, ErrUnknownProvider, "unknown provider %q in model %q: not a LiteLLM provider prefix", d.Provider, d.Model)
+		l.fail(loc, ErrUnknownProvider, "unknown provider %q in model %q: not a LiteLLM provider prefix (served: %s)", d.Provider, d.Model, strings.Join(l.o.table.Prefixes(), ", "))
 		return providerInfo{}, false
 	}
 	how := ""
@@ -283,22 +284,38 @@ func (l *loader) provider(s scope, at *yaml.Node, d *Deployment, custom string) 
 }
 
 // providerDefaults fills api_key and api_base from the provider's variables
-// when litellm_params leaves them out, as LiteLLM does at call time.
+// when litellm_params leaves them out, as LiteLLM does at call time, and
+// checks api_base.
 func (l *loader) providerDefaults(s scope, paramsN *yaml.Node, d *Deployment, info providerInfo, pv map[string]pair) {
-	if _, given := pv["api_key"]; !given && info.keyEnv != "" {
-		if v, ok := l.lookupEnv(info.keyEnv); ok {
+	spec := info.spec
+	if _, given := pv["api_key"]; !given && spec.KeyEnv != "" {
+		if v, ok := l.lookupEnv(spec.KeyEnv); ok {
 			d.APIKey = v
-		} else {
-			l.warn(s.at(paramsN, "litellm_params.api_key"), "not given and %s is not set; requests go without a key", info.keyEnv)
+		} else if !spec.KeyOptional {
+			l.warn(s.at(paramsN, "litellm_params.api_key"), "not given and %s is not set; requests go without a key", spec.KeyEnv)
 		}
 	}
-	if _, given := pv["api_base"]; !given && info.baseEnv != "" {
-		if v, ok := l.lookupEnv(info.baseEnv); ok {
+	baseP, given := pv["api_base"]
+	if !given && spec.BaseURLEnv != "" {
+		if v, ok := l.lookupEnv(spec.BaseURLEnv); ok {
 			d.APIBase = v
 		}
 	}
-	if d.APIBase == "" && d.Provider == "azure" {
-		l.fail(s.at(paramsN, "litellm_params.api_base"), ErrInvalid, "provider %q needs api_base (or %s set)", d.Provider, info.baseEnv)
+	switch {
+	case d.APIBase != "":
+		if u, err := url.Parse(d.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			loc := s.at(paramsN, "litellm_params.api_base")
+			if given {
+				loc = s.at(baseP.k, "litellm_params.api_base")
+			}
+			l.fail(loc, ErrInvalid, "must be an http:// or https:// URL with a host")
+		}
+	case spec.BaseURL == "":
+		msg := "needs api_base"
+		if spec.BaseURLEnv != "" {
+			msg += " (or " + spec.BaseURLEnv + " set)"
+		}
+		l.fail(s.at(paramsN, "litellm_params.api_base"), ErrInvalid, "provider %q %s", d.Provider, msg)
 	}
 }
 

@@ -3,81 +3,84 @@ package litellm
 import (
 	"regexp"
 	"strings"
+
+	"github.com/modelroute/modelroute/provider"
 )
 
-// providerInfo is what the loader needs to know about a LiteLLM provider
-// prefix.
+// providerInfo is what the loader knows about a LiteLLM provider prefix.
 type providerInfo struct {
-	// openAI: modelroute can call it through an OpenAI-compatible endpoint.
+	// openAI: the provider table serves it through an OpenAI-compatible
+	// endpoint described by spec.
 	openAI bool
+	spec   provider.Spec
 	// why names what an unsupported provider needs instead.
 	why string
-	// keyEnv and baseEnv are the variables LiteLLM reads when api_key or
-	// api_base is absent.
-	keyEnv, baseEnv string
 }
 
-// lookupProvider reports what modelroute knows of a LiteLLM provider prefix.
-// It is the one place the loader asks; known is false for prefixes LiteLLM
-// does not define ("mistralai", "siliconflow", …).
-func lookupProvider(prefix string) (info providerInfo, known bool) {
-	info, known = localProviders[prefix]
-	return info, known
+// lookupProvider reports what modelroute knows of a LiteLLM provider prefix:
+// the prefixes of the provider table (WithTable, default
+// provider.DefaultTable) are served; the other prefixes LiteLLM defines are
+// known but unsupported; known is false for anything else ("mistralai",
+// "siliconflow", …).
+func (l *loader) lookupProvider(prefix string) (info providerInfo, known bool) {
+	if spec, ok := l.o.table.Lookup(prefix); ok {
+		return providerInfo{openAI: true, spec: spec}, true
+	}
+	if why, ok := litellmOnly[prefix]; ok {
+		return providerInfo{why: why}, true
+	}
+	return providerInfo{}, false
 }
 
-// localProviders: LiteLLM provider prefixes. OpenAI-compatible ones are
-// served through the OpenAI protocol; the others are known so that the error
-// says "unsupported" rather than "unknown".
-var localProviders = map[string]providerInfo{
-	"openai":        {openAI: true, keyEnv: "OPENAI_API_KEY", baseEnv: "OPENAI_API_BASE"},
-	"custom_openai": {openAI: true},
-	"openai_like":   {openAI: true},
-	"azure":         {openAI: true, keyEnv: "AZURE_API_KEY", baseEnv: "AZURE_API_BASE"},
-	"anthropic":     {openAI: true, keyEnv: "ANTHROPIC_API_KEY"},
-	"gemini":        {openAI: true, keyEnv: "GEMINI_API_KEY"},
-	"groq":          {openAI: true, keyEnv: "GROQ_API_KEY"},
-	"mistral":       {openAI: true, keyEnv: "MISTRAL_API_KEY"},
-	"codestral":     {openAI: true, keyEnv: "CODESTRAL_API_KEY"},
-	"openrouter":    {openAI: true, keyEnv: "OPENROUTER_API_KEY"},
-	"xai":           {openAI: true, keyEnv: "XAI_API_KEY"},
-	"fireworks_ai":  {openAI: true, keyEnv: "FIREWORKS_AI_API_KEY"},
-	"together_ai":   {openAI: true, keyEnv: "TOGETHERAI_API_KEY"},
-	"deepseek":      {openAI: true, keyEnv: "DEEPSEEK_API_KEY"},
-	"perplexity":    {openAI: true, keyEnv: "PERPLEXITYAI_API_KEY"},
-	"deepinfra":     {openAI: true, keyEnv: "DEEPINFRA_API_KEY"},
-	"cerebras":      {openAI: true, keyEnv: "CEREBRAS_API_KEY"},
-	"nvidia_nim":    {openAI: true, keyEnv: "NVIDIA_NIM_API_KEY"},
-	"sambanova":     {openAI: true, keyEnv: "SAMBANOVA_API_KEY"},
-	"hosted_vllm":   {openAI: true},
-	"vllm":          {openAI: true},
-	"lm_studio":     {openAI: true},
-	"llamafile":     {openAI: true},
-	"ollama":        {openAI: true},
-	"ollama_chat":   {openAI: true},
-	"litellm_proxy": {openAI: true, keyEnv: "LITELLM_PROXY_API_KEY"},
+// notInTable is why a LiteLLM provider that speaks the OpenAI protocol is
+// still refused: the table has no base URL or key variable for it.
+const notInTable = "an entry in modelroute's provider table (add one with provider.Table.Add and load with WithTable)"
 
-	"bedrock":                   {why: "AWS SigV4 signing and the Bedrock API"},
-	"bedrock_converse":          {why: "AWS SigV4 signing and the Bedrock API"},
-	"sagemaker":                 {why: "AWS SigV4 signing and the SageMaker API"},
-	"sagemaker_chat":            {why: "AWS SigV4 signing and the SageMaker API"},
-	"vertex_ai":                 {why: "Google Cloud credentials and the Vertex AI API"},
-	"vertex_ai_beta":            {why: "Google Cloud credentials and the Vertex AI API"},
-	"azure_ai":                  {why: "the Azure AI Foundry model API"},
-	"azure_text":                {why: "the legacy completions API"},
-	"text-completion-openai":    {why: "the legacy completions API"},
-	"text-completion-codestral": {why: "the legacy completions API"},
-	"cohere":                    {why: "Cohere's own API"},
-	"cohere_chat":               {why: "Cohere's own API"},
-	"huggingface":               {why: "Hugging Face's own API"},
-	"replicate":                 {why: "Replicate's own API"},
-	"watsonx":                   {why: "IBM watsonx's own API"},
-	"ai21":                      {why: "AI21's own API"},
-	"palm":                      {why: "Google's PaLM API"},
-	"cloudflare":                {why: "Cloudflare Workers AI's own API"},
-	"databricks":                {why: "Databricks authentication"},
-	"predibase":                 {why: "Predibase's own API"},
-	"triton":                    {why: "Triton's own API"},
-	"auto_router":               {why: "LiteLLM's in-process auto router"},
+// litellmOnly are provider prefixes LiteLLM defines that the default
+// provider table does not serve, with what each needs.
+var litellmOnly = map[string]string{
+	"bedrock":                   "AWS SigV4 signing and the Bedrock API",
+	"bedrock_converse":          "AWS SigV4 signing and the Bedrock API",
+	"sagemaker":                 "AWS SigV4 signing and the SageMaker API",
+	"sagemaker_chat":            "AWS SigV4 signing and the SageMaker API",
+	"vertex_ai":                 "Google Cloud credentials and the Vertex AI API",
+	"vertex_ai_beta":            "Google Cloud credentials and the Vertex AI API",
+	"azure_ai":                  "the Azure AI Foundry model API",
+	"azure_text":                "the legacy completions API",
+	"text-completion-openai":    "the legacy completions API",
+	"text-completion-codestral": "the legacy completions API",
+	"cohere":                    "Cohere's own API",
+	"cohere_chat":               "Cohere's own API",
+	"huggingface":               "Hugging Face's own API",
+	"replicate":                 "Replicate's own API",
+	"watsonx":                   "IBM watsonx's own API",
+	"ai21":                      "AI21's own API",
+	"palm":                      "Google's PaLM API",
+	"cloudflare":                "Cloudflare Workers AI's own API",
+	"databricks":                "Databricks authentication",
+	"predibase":                 "Predibase's own API",
+	"triton":                    "Triton's own API",
+	"clarifai":                  "Clarifai's own API",
+	"nlp_cloud":                 "NLP Cloud's own API",
+	"aleph_alpha":               "Aleph Alpha's own API",
+	"baseten":                   "Baseten's own API",
+	"petals":                    "the Petals network",
+	"auto_router":               "LiteLLM's in-process auto router",
+	"custom_openai":             notInTable,
+	"openai_like":               notInTable,
+	"codestral":                 notInTable,
+	"vllm":                      notInTable,
+	"llamafile":                 notInTable,
+	"ollama_chat":               notInTable,
+	"nvidia_nim":                notInTable,
+	"sambanova":                 notInTable,
+	"litellm_proxy":             notInTable,
+	"github":                    notInTable,
+	"volcengine":                notInTable,
+	"dashscope":                 notInTable,
+	"moonshot":                  notInTable,
+	"friendliai":                notInTable,
+	"anyscale":                  notInTable,
 }
 
 var (
