@@ -155,7 +155,7 @@ func (r *Registry) Update(ctx context.Context, name string, u Update) (Alias, er
 		return Alias{}, &Error{Op: op, Name: name, Err: ErrConflict,
 			Reason: fmt.Sprintf("revision is %d, not %d", old.alias.Revision, u.IfRevision)}
 	}
-	a := old.alias
+	a := *old.alias
 	if u.Target != nil {
 		a.Target = *u.Target
 	}
@@ -174,14 +174,14 @@ func (r *Registry) Update(ctx context.Context, name string, u Update) (Alias, er
 	if err := validate(op, a); err != nil {
 		return Alias{}, err
 	}
-	if sameContent(a, old.alias) {
+	if sameContent(a, *old.alias) {
 		return old.alias.clone(), nil
 	}
 	a.Updated = r.now()
 	if err := r.commitLocked(ctx, op, s, name, &a); err != nil {
 		return Alias{}, err
 	}
-	r.hub.publish(Event{Kind: EventUpdated, Old: old.alias, New: a})
+	r.hub.publish(Event{Kind: EventUpdated, Old: *old.alias, New: a})
 	return a.clone(), nil
 }
 
@@ -202,7 +202,7 @@ func (r *Registry) Delete(ctx context.Context, name string) (Alias, error) {
 	if err := r.commitLocked(ctx, op, s, name, nil); err != nil {
 		return Alias{}, err
 	}
-	r.hub.publish(Event{Kind: EventDeleted, Old: old.alias})
+	r.hub.publish(Event{Kind: EventDeleted, Old: *old.alias})
 	return old.alias.clone(), nil
 }
 
@@ -297,20 +297,23 @@ func (r *Registry) now() time.Time { return r.clock().Round(0).UTC() }
 // store and only then publishes it. On error nothing has changed. It sets
 // a.Revision. The caller holds the write lock.
 func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, name string, a *Alias) error {
-	old := s.entries[name]
+	old := s.lookup(name)
 	rev := s.rev + 1
 
 	var ne *entry // the new entry of name; nil when deleting
 	if a != nil {
 		a.Revision = rev
-		next := s.entries[a.Target] // a.Target != name: validate refused that
+		stored := new(Alias)
+		*stored = *a
+		next := s.lookup(a.Target) // a.Target != name: validate refused that
 		if next != nil && (old == nil || old.alias.Target != a.Target) {
 			if cyc := cycleThrough(name, next); cyc != nil {
 				return &Error{Op: op, Name: name, Err: ErrCycle, Chain: cyc,
 					Reason: "would create a cycle: " + chainString(cyc)}
 			}
 		}
-		ne = link(*a, next)
+		e := link(stored, next)
+		ne = &e
 		if len(ne.chain) > r.maxDepth {
 			return tooDeep(op, name, ne.chain, r.maxDepth)
 		}
@@ -318,7 +321,7 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 
 	// Aliases whose chain goes through name need new entries if its chain
 	// or disabled state changes. Dependents come after their targets.
-	updated := make(map[string]*entry)
+	updated := make(map[string]entry)
 	chainChanged := a == nil || old == nil || old.alias.Target != a.Target || old.alias.Disabled != a.Disabled
 	if chainChanged {
 		for _, d := range r.refs.dependents(name) {
@@ -326,8 +329,8 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 			var next *entry
 			if da.Target == name {
 				next = ne
-			} else {
-				next = updated[da.Target]
+			} else if n, ok := updated[da.Target]; ok {
+				next = &n
 			}
 			e := link(da, next)
 			if len(e.chain) > r.maxDepth {
@@ -360,7 +363,7 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 
 	entries := maps.Clone(s.entries)
 	if entries == nil {
-		entries = make(map[string]*entry)
+		entries = make(map[string]entry)
 	}
 	maps.Copy(entries, updated)
 	i, found := slices.BinarySearchFunc(s.all, name, func(x Alias, n string) int { return cmp.Compare(x.Name, n) })
@@ -370,11 +373,11 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 		delete(entries, name)
 		all = slices.Delete(slices.Clone(s.all), i, i+1)
 	case found:
-		entries[name] = ne
+		entries[name] = *ne
 		all = slices.Clone(s.all)
 		all[i] = *a
 	default:
-		entries[name] = ne
+		entries[name] = *ne
 		all = make([]Alias, len(s.all)+1)
 		copy(all, s.all[:i])
 		all[i] = *a

@@ -6,28 +6,36 @@ import (
 )
 
 // entry is one alias with its chain resolved ahead of time. Entries are
-// immutable once published.
+// immutable once published. They are stored by value in the snapshot's map
+// so that Resolve reads nothing but the map.
 type entry struct {
-	// The fields Resolve reads come first, to share a cache line.
 	chain    []string // the alias itself, then the aliases it goes through; len(chain) is the depth
 	target   string   // final target: never an alias name
 	disabled bool     // some alias on chain is disabled
-	alias    Alias    // as stored; Labels is never modified
+	alias    *Alias   // as stored; never modified
 }
 
 // snapshot is one immutable state of the registry, published through an
 // atomic.Pointer. Readers use it without locks.
 type snapshot struct {
-	entries map[string]*entry // by name
-	all     []Alias           // every alias sorted by name; what the Store saved
-	check   TargetCheck       // nil: none
-	rev     uint64            // the highest revision handed out
+	entries map[string]entry // by name
+	all     []Alias          // every alias sorted by name; what the Store saved
+	check   TargetCheck      // nil: none
+	rev     uint64           // the highest revision handed out
 }
 
-// link returns the entry of an alias a whose target is next (nil when the
+// lookup returns the entry of name, or nil if name is not an alias.
+func (s *snapshot) lookup(name string) *entry {
+	if e, ok := s.entries[name]; ok {
+		return &e
+	}
+	return nil
+}
+
+// link returns the entry of alias a whose target is next (nil when the
 // target is not an alias).
-func link(a Alias, next *entry) *entry {
-	e := &entry{alias: a, target: a.Target, disabled: a.Disabled}
+func link(a *Alias, next *entry) entry {
+	e := entry{alias: a, target: a.Target, disabled: a.Disabled}
 	if next == nil {
 		e.chain = []string{a.Name}
 		return e
@@ -84,10 +92,11 @@ func (r referrers) dependents(name string) []string {
 
 // build validates a loaded set of aliases and computes their entries. It
 // refuses duplicates, bad names, cycles and chains deeper than maxDepth.
-func build(all []Alias, maxDepth int) (map[string]*entry, referrers, error) {
-	byName := make(map[string]Alias, len(all))
-	for _, a := range all {
-		if err := validate("load", a); err != nil {
+func build(all []Alias, maxDepth int) (map[string]entry, referrers, error) {
+	byName := make(map[string]*Alias, len(all))
+	for i := range all {
+		a := &all[i]
+		if err := validate("load", *a); err != nil {
 			return nil, nil, err
 		}
 		if _, dup := byName[a.Name]; dup {
@@ -95,7 +104,7 @@ func build(all []Alias, maxDepth int) (map[string]*entry, referrers, error) {
 		}
 		byName[a.Name] = a
 	}
-	entries := make(map[string]*entry, len(all))
+	entries := make(map[string]entry, len(all))
 	refs := make(referrers)
 	var path []string
 	onPath := make(map[string]int)
@@ -124,7 +133,12 @@ func build(all []Alias, maxDepth int) (map[string]*entry, referrers, error) {
 			n = cur.Target
 		}
 		for i := len(path) - 1; i >= 0; i-- {
-			e := link(byName[path[i]], entries[byName[path[i]].Target])
+			a := byName[path[i]]
+			var next *entry
+			if n, ok := entries[a.Target]; ok {
+				next = &n
+			}
+			e := link(a, next)
 			if len(e.chain) > maxDepth {
 				return nil, nil, tooDeep("load", path[i], e.chain, maxDepth)
 			}
