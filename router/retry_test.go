@@ -1,0 +1,427 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/modelroute/modelroute/alias"
+	"github.com/modelroute/modelroute/provider"
+	"github.com/modelroute/modelroute/provider/providertest"
+)
+
+var (
+	fail500 = providertest.Reply{Kind: provider.KindUnavailable}
+	fail429 = providertest.Reply{Kind: provider.KindRateLimited}
+)
+
+func TestRetryOtherDeploymentsFirstWithoutWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := weighted("", 1, 1, 1)
+		cfg.AllowedFails = 100
+		r := mustNew(t, nil, cfg)
+		cfg.Deployments[0].Provider.(*providertest.Fake).SetDefault(fail500)
+		cfg.Deployments[1].Provider.(*providertest.Fake).SetDefault(fail500)
+		for range 50 {
+			start := time.Now()
+			_, route, err := r.Complete(context.Background(), chat("g"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := attemptIDs(route)
+			if ids[len(ids)-1] != "c" || len(ids) > 3 {
+				t.Fatalf("attempts %v, want distinct deployments ending with c", ids)
+			}
+			seen := map[string]bool{}
+			for _, id := range ids {
+				if seen[id] {
+					t.Fatalf("attempts %v repeat a deployment while another was untried", ids)
+				}
+				seen[id] = true
+			}
+			if el := time.Since(start); el != 0 {
+				t.Fatalf("waited %v although another deployment was available", el)
+			}
+		}
+	})
+}
+
+func TestBackoffWhenNoOtherDeployment(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, f := fakeDep("a", "g", "openai/m")
+		r := mustNew(t, nil, Config{Deployments: []Deployment{d}, BackoffBase: 100 * time.Millisecond})
+		f.Enqueue(fail500, fail500)
+		start := time.Now()
+		mustServe(t, r, "g", "a", "a", "a")
+		calls := f.Calls()
+		gap1, gap2 := calls[1].Time.Sub(calls[0].Time), calls[2].Time.Sub(calls[1].Time)
+		if gap1 < 50*time.Millisecond || gap1 > 100*time.Millisecond || gap2 < 100*time.Millisecond || gap2 > 200*time.Millisecond {
+			t.Errorf("backoffs %v, %v; want jittered 50–100ms then 100–200ms (total %v)", gap1, gap2, time.Since(start))
+		}
+	})
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, f := fakeDep("a", "g", "openai/m")
+		r := mustNew(t, nil, Config{Deployments: []Deployment{d}})
+		f.Enqueue(providertest.Reply{Kind: provider.KindRateLimited, RetryAfter: 2 * time.Second})
+		mustServe(t, r, "g", "a", "a")
+		calls := f.Calls()
+		if gap := calls[1].Time.Sub(calls[0].Time); gap != 2*time.Second {
+			t.Errorf("retried after %v, want the 2s Retry-After", gap)
+		}
+	})
+}
+
+func TestNeverSleepPastDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, f := fakeDep("a", "g", "openai/m")
+		r := mustNew(t, nil, Config{Deployments: []Deployment{d}, WaitForCooldown: true})
+		f.Enqueue(providertest.Reply{Kind: provider.KindRateLimited, RetryAfter: 5 * time.Second})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, _, err := r.Complete(ctx, chat("g"))
+		var ex *ExhaustedError
+		if !errors.As(err, &ex) {
+			t.Fatalf("err %v, want *ExhaustedError", err)
+		}
+		if el := time.Since(start); el != 0 {
+			t.Errorf("slept %v; a 5s wait cannot fit a 1s deadline", el)
+		}
+		if ex.CooldownWait != 5*time.Second || f.CallCount() != 1 {
+			t.Errorf("cooldown wait %v after %d calls, want 5s after 1", ex.CooldownWait, f.CallCount())
+		}
+	})
+}
+
+func TestWaitForCooldown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, f := fakeDep("a", "g", "openai/m")
+		cfg := Config{Deployments: []Deployment{d}, WaitForCooldown: true, NumRetries: -1}
+		r := mustNew(t, nil, cfg)
+		r.tab.Load().byID["a"].st.startCooldown(time.Now().UnixNano(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		if _, _, err := r.Complete(ctx, chat("g")); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el != 2*time.Second || f.CallCount() != 1 {
+			t.Errorf("waited %v, %d calls; want 2s and 1", el, f.CallCount())
+		}
+		// Without the option: fail fast, telling the wait.
+		cfg.WaitForCooldown = false
+		if err := r.Update(cfg); err != nil {
+			t.Fatal(err)
+		}
+		r.tab.Load().byID["a"].st.startCooldown(time.Now().UnixNano(), 2*time.Second)
+		_, _, err := r.Complete(ctx, chat("g"))
+		if !errors.Is(err, ErrCooldown) || time.Since(start) != 2*time.Second {
+			t.Errorf("err %v after %v, want ErrCooldown at once", err, time.Since(start))
+		}
+	})
+}
+
+// fallbackSetup: alias smart → group g (deployment a, failing); groups f1,
+// f2, f3 with one deployment each.
+// More aliases (name, target) are created first.
+func fallbackSetup(t *testing.T, cfg Config, aliases ...string) (*Router, *alias.Registry, map[string]*providertest.Fake) {
+	fakes := map[string]*providertest.Fake{}
+	for _, g := range []string{"g", "f1", "f2", "f3"} {
+		d, f := fakeDep(g+"-dep", g, "openai/"+g+"-model")
+		cfg.Deployments = append(cfg.Deployments, d)
+		fakes[g] = f
+	}
+	reg := newRegistry(t)
+	mustAlias(t, reg, "smart", "g")
+	for i := 0; i+1 < len(aliases); i += 2 {
+		mustAlias(t, reg, aliases[i], aliases[i+1])
+	}
+	r := mustNew(t, reg, cfg)
+	fakes["g"].SetDefault(fail500)
+	return r, reg, fakes
+}
+
+func TestFallbackOrder(t *testing.T) {
+	r, _, fakes := fallbackSetup(t, Config{
+		NumRetries: -1, MaxAttempts: 10,
+		Fallbacks: map[string][]string{"*": {"f3"}, "g": {"f2"}, "smart": {"f1"}},
+	})
+	fakes["f1"].SetDefault(fail500)
+	fakes["f2"].SetDefault(fail500)
+	_, route, err := r.Complete(context.Background(), chat("smart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Requested name's list, then the group's, then the default.
+	if diff := cmp.Diff([]string{"g-dep", "f1-dep", "f2-dep", "f3-dep"}, attemptIDs(route)); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+	if !route.Fallback || route.Target != "f3" || route.Group != "f3" || route.Requested != "smart" {
+		t.Errorf("route %+v", route)
+	}
+	e, _ := r.Explain("smart")
+	if diff := cmp.Diff([]string{"f1", "f2", "f3"}, e.Fallbacks); diff != "" {
+		t.Errorf("Explain fallbacks (-want +got):\n%s", diff)
+	}
+}
+
+func TestAttemptBudget(t *testing.T) {
+	r, _, fakes := fallbackSetup(t, Config{
+		MaxAttempts: 3,
+		Fallbacks:   map[string][]string{"g": {"f1", "f2", "f3"}},
+	})
+	for _, f := range fakes {
+		f.SetDefault(fail500)
+	}
+	_, _, err := r.Complete(context.Background(), chat("smart"))
+	var ex *ExhaustedError
+	if !errors.As(err, &ex) || len(ex.Attempts) != 3 {
+		t.Fatalf("err %v, want *ExhaustedError with 3 attempts", err)
+	}
+	total := 0
+	for _, f := range fakes {
+		total += f.CallCount()
+	}
+	if total != 3 {
+		t.Errorf("%d upstream calls, want MaxAttempts = 3", total)
+	}
+	if !errors.Is(err, ErrNoDeployment) || ex.Last() == nil || ex.Last().Kind != provider.KindUnavailable {
+		t.Errorf("err %v does not unwrap to its attempts", err)
+	}
+	if want := `router: no deployment available for "smart" (3 attempts)`; err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+}
+
+func TestBadRequestIsFinal(t *testing.T) {
+	r, _, fakes := fallbackSetup(t, Config{Fallbacks: map[string][]string{"*": {"f1"}}})
+	fakes["g"].SetDefault(providertest.Reply{Kind: provider.KindBadRequest})
+	_, route, err := r.Complete(context.Background(), chat("smart"))
+	if want := `router: request for "smart" failed: bad_request (1 attempt)`; err == nil || err.Error() != want {
+		t.Errorf("err %v, want %q", err, want)
+	}
+	if errors.Is(err, ErrNoDeployment) || fakes["f1"].CallCount() != 0 || len(route.Attempts) != 1 {
+		t.Errorf("a bad request was retried or fell back: %v", attemptIDs(route))
+	}
+}
+
+func TestContextWindowFallbacks(t *testing.T) {
+	r, _, fakes := fallbackSetup(t, Config{
+		Fallbacks:              map[string][]string{"g": {"f1"}},
+		ContextWindowFallbacks: map[string][]string{"g": {"f2"}},
+	})
+	// The upstream says the prompt is too long.
+	fakes["g"].SetDefault(providertest.Reply{Kind: provider.KindContextWindow})
+	_, route, err := r.Complete(context.Background(), chat("smart"))
+	if err != nil || route.Group != "f2" {
+		t.Fatalf("route %v, %v; want the context-window fallback f2", attemptIDs(route), err)
+	}
+	if diff := cmp.Diff([]string{"g-dep", "f2-dep"}, attemptIDs(route)); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+}
+
+func TestContextWindowFilter(t *testing.T) {
+	small, fs := fakeDep("small", "g", "openai/small")
+	small.ContextWindow = 100
+	big, fb := fakeDep("big", "big", "openai/big")
+	big.ContextWindow = 100000
+	r := mustNew(t, nil, Config{
+		Deployments:            []Deployment{small, big},
+		ContextWindowFallbacks: map[string][]string{"*": {"big"}},
+	})
+	req := chat("g")
+	req.Messages[0].Content = string(make([]byte, 1000)) // ≈ 250 tokens
+	_, route, err := r.Complete(context.Background(), req)
+	if err != nil || route.Group != "big" || fs.CallCount() != 0 || fb.CallCount() != 1 {
+		t.Fatalf("route %+v, %v; want big without calling small", route, err)
+	}
+	// No fallback: a context-window error, with no attempt.
+	r2 := mustNew(t, nil, Config{Deployments: []Deployment{small}})
+	_, _, err = r2.Complete(context.Background(), req)
+	var ex *ExhaustedError
+	if !errors.As(err, &ex) || ex.Kind != provider.KindContextWindow || len(ex.Attempts) != 0 {
+		t.Errorf("err %v, want a context-window ExhaustedError", err)
+	}
+}
+
+func TestContentPolicyFallbacks(t *testing.T) {
+	r, _, fakes := fallbackSetup(t, Config{
+		Fallbacks:              map[string][]string{"g": {"f1"}},
+		ContentPolicyFallbacks: map[string][]string{"smart": {"f3"}},
+	})
+	fakes["g"].SetDefault(providertest.Reply{Kind: provider.KindContentPolicy})
+	_, route, err := r.Complete(context.Background(), chat("smart"))
+	if err != nil || route.Group != "f3" || fakes["f1"].CallCount() != 0 {
+		t.Fatalf("route %v, %v; want the content-policy fallback f3 only", attemptIDs(route), err)
+	}
+}
+
+func TestTags(t *testing.T) {
+	a, _ := fakeDep("a", "g", "openai/m")
+	b, _ := fakeDep("b", "g", "openai/m")
+	a.Tags, b.Tags = []string{"eu"}, []string{"us"}
+	r := mustNew(t, nil, Config{Deployments: []Deployment{a, b}})
+	for range 20 {
+		_, route, err := r.Complete(context.Background(), chat("g"), WithTags("us"))
+		if err != nil || route.Deployment != "b" {
+			t.Fatalf("tagged request served by %q, %v", route.Deployment, err)
+		}
+	}
+	if _, _, err := r.Complete(context.Background(), chat("g"), WithTags("apac")); !errors.Is(err, ErrNoDeployment) {
+		t.Errorf("no deployment has the tag: %v", err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, fa := fakeDep("a", "g", "openai/m")
+		b, _ := fakeDep("b", "g", "openai/m")
+		a.Order, b.Order = 1, 2
+		a.RPM = 3
+		r := mustNew(t, nil, Config{Deployments: []Deployment{a, b}})
+		for _, want := range []string{"a", "a", "a", "b", "b"} {
+			mustServe(t, r, "g", want)
+		}
+		time.Sleep(time.Minute)
+		mustServe(t, r, "g", "a")
+
+		// Parallel limit.
+		a.RPM, a.MaxParallel = 0, 1
+		if err := r.Update(Config{Deployments: []Deployment{a, b}}); err != nil {
+			t.Fatal(err)
+		}
+		fa.Enqueue(providertest.Reply{Latency: time.Second})
+		done := make(chan struct{})
+		go func() { mustServe(t, r, "g", "a"); close(done) }()
+		synctest.Wait()
+		mustServe(t, r, "g", "b")
+		<-done
+		if s := stateOf(t, r, "a"); s.RPM != 2 || s.TPM != 30 || s.InFlight != 0 {
+			t.Errorf("usage %+v", s)
+		}
+	})
+}
+
+// LiteLLM issue 10317: fallbacks configured for a group fire when the
+// request used an alias of it.
+func TestLiteLLM10317GroupFallbacksFireForAlias(t *testing.T) {
+	r, _, fakes := fallbackSetup(t, Config{Fallbacks: map[string][]string{"g": {"f1"}}})
+	_, route, err := r.Complete(context.Background(), chat("smart"))
+	if err != nil || route.Group != "f1" || !route.Fallback || fakes["f1"].CallCount() != 1 {
+		t.Fatalf("route %+v, %v; want g's fallback f1", route, err)
+	}
+}
+
+// LiteLLM issue 17200: a fallback to an alias sends the provider the real
+// upstream model, never the alias.
+func TestLiteLLM17200FallbackToAliasSendsUpstream(t *testing.T) {
+	r, _, fakes := fallbackSetup(t, Config{Fallbacks: map[string][]string{"g": {"cheap"}}}, "cheap", "f2")
+	_, route, err := r.Complete(context.Background(), chat("smart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"f2-model"}, models(fakes["f2"])); diff != "" {
+		t.Errorf("models sent (-want +got):\n%s", diff)
+	}
+	if route.Target != "cheap" || route.Group != "f2" || route.Model != "f2-model" {
+		t.Errorf("route %+v", route)
+	}
+}
+
+// LiteLLM issue 19985: a fallback chain does not restart the retry budget.
+func TestLiteLLM19985FallbacksShareTheBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, _, fakes := fallbackSetup(t, Config{
+			NumRetries: 2, MaxAttempts: 4,
+			Fallbacks: map[string][]string{"g": {"f1"}, "f1": {"f2"}, "*": {"f2", "f3"}},
+		})
+		for _, f := range fakes {
+			f.SetDefault(fail500)
+		}
+		_, route, err := r.Complete(context.Background(), chat("smart"))
+		if err == nil {
+			t.Fatal("all failing, yet served")
+		}
+		total := 0
+		for _, f := range fakes {
+			total += f.CallCount()
+		}
+		if total != 4 || len(route.Attempts) != 4 {
+			t.Errorf("%d calls (%v), want the request-wide 4", total, attemptIDs(route))
+		}
+	})
+}
+
+// LiteLLM issue 18441: order tiers are honoured without any extra switch.
+func TestLiteLLM18441OrderTiers(t *testing.T) {
+	cfg, _, fb := primaryBackup()
+	r := mustNew(t, nil, cfg)
+	got := shares(t, r, "g", 100)
+	if got["a"] != 1 || fb.CallCount() != 0 {
+		t.Errorf("shares %v; order 1 must take all traffic while healthy", got)
+	}
+	r.tab.Load().byID["a"].st.startCooldown(time.Now().UnixNano(), time.Hour)
+	if got := shares(t, r, "g", 10); got["b"] != 1 {
+		t.Errorf("shares %v; order 2 must serve while order 1 is out", got)
+	}
+}
+
+// LiteLLM issue 3646: all deployments cooling down is reported with the
+// time to wait.
+func TestLiteLLM3646AllCoolingReportsWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := weighted("", 1, 1, 1)
+		reg := newRegistry(t)
+		r := mustNew(t, reg, cfg)
+		mustAlias(t, reg, "smart", "g")
+		now := time.Now().UnixNano()
+		for i, d := range r.tab.Load().deps {
+			d.st.startCooldown(now, time.Duration(4200+i*1000)*time.Millisecond)
+		}
+		_, _, err := r.Complete(context.Background(), chat("smart"))
+		var ex *ExhaustedError
+		if !errors.As(err, &ex) || !errors.Is(err, ErrCooldown) || !errors.Is(err, ErrNoDeployment) {
+			t.Fatalf("err %v, want ErrCooldown", err)
+		}
+		if ex.CooldownWait != 4200*time.Millisecond {
+			t.Errorf("wait %v, want 4.2s", ex.CooldownWait)
+		}
+		if want := `router: no deployment available for "smart" (0 attempts; earliest cooldown ends in 4.2s)`; err.Error() != want {
+			t.Errorf("message %q, want %q", err, want)
+		}
+	})
+}
+
+// Invariant 3: the name is resolved once per request; re-pointing the alias
+// mid-request changes nothing for it, and the next request follows the new
+// target.
+func TestResolvedOncePerRequest(t *testing.T) {
+	reg := newRegistry(t)
+	cfg, fa, fb := primaryBackup()
+	o, fo := fakeDep("o", "other", "openai/other")
+	cfg.Deployments = append(cfg.Deployments, o)
+	r := mustNew(t, reg, cfg)
+	mustAlias(t, reg, "smart", "g")
+	other := "other"
+	fa.SetFunc(func(providertest.Call) providertest.Reply {
+		if _, err := reg.Update(context.Background(), "smart", alias.Update{Target: &other}); err != nil {
+			t.Error(err)
+		}
+		return fail500
+	})
+	route := mustServe(t, r, "smart", "a", "b")
+	if route.Group != "g" || fo.CallCount() != 0 || fb.CallCount() != 1 {
+		t.Errorf("route %+v re-resolved mid-request", route)
+	}
+	if route := mustServe(t, r, "smart", "o"); route.Group != "other" {
+		t.Errorf("next request: %+v", route)
+	}
+}
