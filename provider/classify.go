@@ -97,7 +97,8 @@ func classify(err error) (kind Kind, status int, code string) {
 }
 
 // apiCode returns the error's code as a string (OpenAI sends a string,
-// some compatible servers a number), or Azure's inner error code.
+// some compatible servers a number), or Azure's inner error code. go-openai
+// decodes "code": null as the number 0, which is no code.
 func apiCode(e *openai.APIError) string {
 	switch c := e.Code.(type) {
 	case string:
@@ -105,9 +106,13 @@ func apiCode(e *openai.APIError) string {
 			return c
 		}
 	case int:
-		return strconv.Itoa(c)
+		if c != 0 {
+			return strconv.Itoa(c)
+		}
 	case float64:
-		return strconv.FormatFloat(c, 'f', -1, 64)
+		if c != 0 {
+			return strconv.FormatFloat(c, 'f', -1, 64)
+		}
 	}
 	if e.InnerError != nil {
 		return e.InnerError.Code
