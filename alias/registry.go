@@ -86,6 +86,14 @@ func New(ctx context.Context, opts ...Option) (*Registry, error) {
 	slices.SortFunc(all, func(a, b Alias) int { return cmp.Compare(a.Name, b.Name) })
 	entries, refs, err := build(all, o.maxDepth)
 	if err != nil {
+		var e *Error
+		if fs, ok := o.store.(*FileStore); ok && errors.As(err, &e) {
+			// Say which file holds the invalid alias.
+			if e.Reason == "" {
+				e.Reason = sentinelText(e.Err)
+			}
+			e.Reason += " (in " + fs.Path() + ")"
+		}
 		return nil, err
 	}
 	r := &Registry{
