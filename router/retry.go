@@ -52,6 +52,7 @@ type call struct {
 	lastRetryAfter time.Duration
 	cooling        bool // a target ran out of candidates because of cooldowns
 	ruledOutCW     bool
+	clockUsed      bool // start was used as the first attempt's time
 }
 
 // run serves the resolved request: the requested group first, then the
@@ -226,19 +227,21 @@ func (c *call) serve(g *group, match, target string, fallback bool) bool {
 		if c.n >= set.maxAttempts || c.ctx.Err() != nil {
 			return false
 		}
-		now := time.Now()
+		now := c.now()
 		d, probe := c.pick(g, now.UnixNano())
 		if d == nil && tries > 0 {
 			// Every untried deployment is out: back off, then let the
 			// ones that failed try again if one will be available.
 			wait := c.backoff(tries)
 			c.cand.allowTried = true
-			if !c.anyCandidate(g, now.Add(wait).UnixNano()) || !c.sleep(wait) {
-				c.noteCooling(g, now.UnixNano())
-				return false
+			if c.anyCandidate(g, now.Add(wait).UnixNano()) {
+				if !c.sleep(wait) {
+					c.noteCooling(g, now.UnixNano())
+					return false
+				}
+				now = time.Now()
+				d, probe = c.pick(g, now.UnixNano())
 			}
-			now = time.Now()
-			d, probe = c.pick(g, now.UnixNano())
 		}
 		if d == nil {
 			nowNS := now.UnixNano()
@@ -247,14 +250,20 @@ func (c *call) serve(g *group, match, target string, fallback bool) bool {
 				return false
 			}
 			if set.waitCooldown {
-				if until := earliestCooldown(g, nowNS); until != 0 && c.sleep(time.Duration(until-nowNS)) {
+				wait := time.Duration(0)
+				if until := earliestCooldown(g, nowNS); until != 0 {
+					wait = time.Duration(until - nowNS)
+				} else if probing(g, nowNS, set) {
+					wait = c.backoff(1) // another request is probing: look again soon
+				}
+				if wait > 0 && c.sleep(wait) {
 					continue
 				}
 			}
 			return false
 		}
 		tries++
-		if c.attempt(d, probe, g, match, target, fallback) {
+		if c.attempt(d, probe, now, g, match, target, fallback) {
 			return true
 		}
 		if !c.lastKind.Retryable() || tries > set.retries {
@@ -262,6 +271,16 @@ func (c *call) serve(g *group, match, target string, fallback bool) bool {
 		}
 		c.cand.tried = append(c.cand.tried, d)
 	}
+}
+
+// now returns the time, reusing the request's start for its first attempt
+// (clock reads are not free).
+func (c *call) now() time.Time {
+	if c.n == 0 && !c.clockUsed {
+		c.clockUsed = true
+		return c.start
+	}
+	return time.Now()
 }
 
 // noteCooling records, when g has no candidate at now, whether cooldowns are
@@ -294,6 +313,17 @@ func earliestCooldown(g *group, now int64) int64 {
 		}
 	}
 	return earliest
+}
+
+// probing reports whether a deployment of g is out only for its half-open
+// probe in flight.
+func probing(g *group, now int64, set *settings) bool {
+	for _, d := range g.deps {
+		if d.st.phase(now, set.slowStart) == phaseProbing {
+			return true
+		}
+	}
+	return false
 }
 
 // anyCandidate reports whether some deployment of g would be a candidate at
@@ -352,12 +382,16 @@ func (c *call) acquire(d *dep, now int64) (probe, ok bool) {
 		st.release(probe)
 		return false, false
 	}
-	st.roll(now)
-	if n := st.rpm.Add(1); d.RPM > 0 && n > int64(d.RPM) {
-		st.rpm.Add(-1)
-		st.inflight.Add(-1)
-		st.release(probe)
-		return false, false
+	if d.RPM > 0 {
+		// Count the request now, so the limit holds under concurrency;
+		// deployments without a limit count it when it ends.
+		st.roll(now)
+		if n := st.rpm.Add(1); n > int64(d.RPM) {
+			st.rpm.Add(-1)
+			st.inflight.Add(-1)
+			st.release(probe)
+			return false, false
+		}
 	}
 	return probe, true
 }
@@ -365,10 +399,9 @@ func (c *call) acquire(d *dep, now int64) (probe, ok bool) {
 // attempt makes one upstream call on d, records its outcome in d's state,
 // the attempt list and the observer, and reports success. For a stream, a
 // success holds d (in flight) until the stream ends.
-func (c *call) attempt(d *dep, probe bool, g *group, match, target string, fallback bool) bool {
+func (c *call) attempt(d *dep, probe bool, start time.Time, g *group, match, target string, fallback bool) bool {
 	upstream := d.upstreamFor(match)
 	c.n++
-	start := time.Now()
 	var err error
 	var usage openai.Usage
 	switch c.op {
@@ -410,7 +443,7 @@ func (c *call) attempt(d *dep, probe bool, g *group, match, target string, fallb
 			st.inflight.Add(-1)
 		}
 		st.success(end.UnixNano(), lat, probe)
-		st.addTokens(end.UnixNano(), usage.TotalTokens)
+		st.addUsage(end.UnixNano(), d.RPM == 0, usage.TotalTokens)
 		c.addAttempt(Attempt{Deployment: d.ID, Group: g.name, Duration: lat})
 		c.dep, c.probe, c.group, c.target, c.upstream, c.fallback = d, probe, g, target, upstream, fallback
 		if c.r.obs != nil {
@@ -420,6 +453,7 @@ func (c *call) attempt(d *dep, probe bool, g *group, match, target string, fallb
 		return true
 	}
 	st.inflight.Add(-1)
+	st.addUsage(end.UnixNano(), d.RPM == 0, 0)
 	kind, retryAfter, err := c.classify(err)
 	c.lastKind, c.lastRetryAfter = kind, retryAfter
 	var until int64

@@ -17,7 +17,14 @@ import (
 type state struct {
 	_ noCopy
 
+	// Written by every request: kept on their own cache lines, away from
+	// the read-mostly fields every pick reads.
+	_        [64]byte
 	inflight atomic.Int64
+	minute   atomic.Int64 // Unix minute the usage counters belong to
+	rpm      atomic.Int64 // requests this minute
+	tpm      atomic.Int64 // tokens this minute
+	_        [64]byte
 
 	// Passive circuit (cooldowns).
 	cooldownFrom  atomic.Int64 // when the current/last cooldown started
@@ -37,11 +44,6 @@ type state struct {
 
 	// Latency EWMA in nanoseconds, as float64 bits; 0: no sample yet.
 	ewma atomic.Uint64
-
-	// Usage in the current minute.
-	minute atomic.Int64 // Unix minute the counters belong to
-	rpm    atomic.Int64
-	tpm    atomic.Int64
 
 	// Active health (set by a health checker, see setProbeHealth).
 	probeDown atomic.Bool
@@ -228,13 +230,19 @@ func (s *state) roll(now int64) {
 	}
 }
 
-// addTokens counts tokens used by a finished request.
-func (s *state) addTokens(now int64, n int) {
-	if n <= 0 {
+// addUsage counts a finished attempt: the request itself unless it was
+// counted when acquired (deployments with an rpm limit), and its tokens.
+func (s *state) addUsage(now int64, request bool, tokens int) {
+	if !request && tokens <= 0 {
 		return
 	}
 	s.roll(now)
-	s.tpm.Add(int64(n))
+	if request {
+		s.rpm.Add(1)
+	}
+	if tokens > 0 {
+		s.tpm.Add(int64(tokens))
+	}
 }
 
 // setProbeHealth records an active health probe's verdict: an unhealthy

@@ -117,7 +117,7 @@ func (s *Stream) finish(err error) {
 		s.cancel()
 		now := time.Now()
 		s.d.st.inflight.Add(-1)
-		s.d.st.addTokens(now.UnixNano(), s.usage.TotalTokens)
+		s.d.st.addUsage(now.UnixNano(), s.d.RPM == 0, s.usage.TotalTokens)
 		if obs := s.r.obs; obs != nil {
 			obs.ObserveRequest(RequestEvent{
 				Call: CallStream, Requested: s.route.Requested, Chain: s.route.Chain,

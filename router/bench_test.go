@@ -1,0 +1,101 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/modelroute/modelroute/provider/providertest"
+)
+
+// benchRouter returns a Router over one group "g" of n deployments with
+// weights 1–10, a tenth of them cooling down for an hour.
+func benchRouter(b *testing.B, n int, strategy string) *Router {
+	cfg := Config{Strategy: strategy}
+	f := providertest.NewFake()
+	for i := range n {
+		cfg.Deployments = append(cfg.Deployments, Deployment{
+			ID: fmt.Sprint("d", i), Group: "g", Model: "openai/m", Provider: f, Weight: float64(1 + i%10),
+		})
+	}
+	r := mustNew(b, nil, cfg)
+	now := time.Now().UnixNano()
+	for i, d := range r.tab.Load().deps {
+		if i%10 == 3 {
+			d.st.startCooldown(now, time.Hour)
+		}
+	}
+	return r
+}
+
+// pickOnce is the selection step of one request: take the pooled request
+// state, pick and acquire a deployment of g at now (the request reads the
+// clock once for this and its latency), release it.
+func pickOnce(r *Router, g *group, now int64) *dep {
+	c := r.getCall(context.Background(), CallChat, nil)
+	c.cand.set = &c.tab.set
+	c.cand.estimate = -1
+	d, _ := c.pick(g, now)
+	if d != nil {
+		d.st.inflight.Add(-1)
+	}
+	r.putCall(c)
+	return d
+}
+
+func BenchmarkPick(b *testing.B) {
+	for _, strategy := range []string{"simple-shuffle", "round-robin", "least-busy", "latency-based-routing", "usage-based-routing", "cost-based-routing"} {
+		for _, n := range []int{4, 100, 1000} {
+			b.Run(fmt.Sprintf("%s/n=%d", strategy, n), func(b *testing.B) {
+				r := benchRouter(b, n, strategy)
+				g, _ := r.tab.Load().lookup("g")
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					now := time.Now().UnixNano()
+					for pb.Next() {
+						if pickOnce(r, g, now) == nil {
+							b.Error("no pick")
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkComplete: a request through an alias to a fake that answers at
+// once, beside the same fake called directly. The difference is the
+// Router's overhead.
+func BenchmarkComplete(b *testing.B) {
+	ctx := context.Background()
+	f := providertest.NewFake()
+	reg := newRegistry(b)
+	r := mustNew(b, reg, Config{Deployments: []Deployment{
+		{ID: "a", Group: "g", Model: "openai/gpt-4o", Provider: f},
+		{ID: "b", Group: "g", Model: "openai/gpt-4o", Provider: f},
+	}})
+	mustAlias(b, reg, "smart", "g")
+	b.Run("direct", func(b *testing.B) {
+		req := chat("gpt-4o")
+		b.ReportAllocs()
+		for b.Loop() {
+			f.Reset() // keep the fake's call log from growing
+			if _, err := f.ChatCompletion(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("router", func(b *testing.B) {
+		req := chat("smart")
+		b.ReportAllocs()
+		for b.Loop() {
+			f.Reset()
+			if _, _, err := r.Complete(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
