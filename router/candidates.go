@@ -96,6 +96,7 @@ type Candidates struct {
 	tried      []*dep // deployments that failed in this request
 	rejected   []*dep // picked in this round but could not be acquired
 	allowTried bool
+	noRamp     bool // slow-start does not apply: nothing else is available
 }
 
 // Len returns how many deployments the tier holds, eligible or not.
@@ -140,7 +141,7 @@ func (c *Candidates) Eligible(i int) bool {
 	if c.reason(d) != ReasonCandidate {
 		return false
 	}
-	if c.set.slowStart > 0 && d.st.recoveredAt.Load() != 0 {
+	if !c.noRamp && c.set.slowStart > 0 && d.st.recoveredAt.Load() != 0 {
 		if r := d.st.ramp(c.now, c.set.slowStart); r < 1 && c.Float64() >= r {
 			return false
 		}

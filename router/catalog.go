@@ -446,7 +446,7 @@ func cleanURL(s string) string {
 	if u.RawQuery != "" {
 		q := u.Query()
 		for k := range q {
-			if isSecretKey(k) {
+			if isSecretKey(k) || strings.EqualFold(k, "code") { // "code": Azure Functions keys
 				q.Del(k)
 			}
 		}

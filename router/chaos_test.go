@@ -75,12 +75,17 @@ func TestChaos(t *testing.T) {
 		const workers, perWorker = 8, 1250
 		var wg sync.WaitGroup
 		var failed sync.Map
+		var longest time.Duration
 		for w := range workers {
 			wg.Go(func() {
 				for i := range perWorker {
-					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+					start := time.Now()
 					_, _, err := r.Complete(ctx, chat("g"))
 					cancel()
+					mu.Lock()
+					longest = max(longest, time.Since(start))
+					mu.Unlock()
 					if err != nil {
 						failed.Store(w*perWorker+i, err)
 					}
@@ -112,7 +117,7 @@ func TestChaos(t *testing.T) {
 			t.Errorf("every deployment should have cooled down at least once: %d %d %d",
 				len(windows["broken"]), len(windows["limited"]), len(windows["slow"]))
 		}
-		t.Logf("calls: broken %d, limited %d, slow %d; cooldowns: %d %d %d",
+		t.Logf("longest request %v; calls: broken %d, limited %d, slow %d; cooldowns: %d %d %d", longest,
 			fBroken.CallCount(), fLimited.CallCount(), fSlow.CallCount(),
 			len(windows["broken"]), len(windows["limited"]), len(windows["slow"]))
 	})

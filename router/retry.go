@@ -345,6 +345,19 @@ func (c *call) pick(g *group, now int64) (*dep, bool) {
 	cand := &c.cand
 	cand.now = now
 	cand.rejected = c.rejBuf[:0]
+	cand.noRamp = false
+	if d, probe := c.pickTiers(g, now); d != nil {
+		return d, probe
+	}
+	// Deployments ramping up after a cooldown take a share of the traffic
+	// only while there is an alternative.
+	cand.noRamp = true
+	cand.rejected = c.rejBuf[:0]
+	return c.pickTiers(g, now)
+}
+
+func (c *call) pickTiers(g *group, now int64) (*dep, bool) {
+	cand := &c.cand
 	strat := c.tab.strategy
 	for _, t := range g.tiers {
 		cand.tier = t
