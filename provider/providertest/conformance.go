@@ -48,6 +48,23 @@ const hang = time.Hour
 // KindContentPolicy; a canceled call returns promptly with KindCanceled, a
 // passed deadline with KindTimeout; Probe, if the Provider is a
 // provider.Prober, works and fails like a call; and concurrent calls are safe.
+//
+// For a Provider over HTTP:
+//
+//	func TestConformance(t *testing.T) {
+//		providertest.Run(t, providertest.Harness{
+//			New: func(t *testing.T, srv *providertest.Server) provider.Provider {
+//				p, err := provider.NewOpenAI(provider.OpenAIConfig{BaseURL: srv.URL()})
+//				if err != nil {
+//					t.Fatal(err)
+//				}
+//				return p
+//			},
+//		})
+//	}
+//
+// The suite runs in real time on loopback; its waits are short timers and
+// context cancellations, never sleeps.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
 	if h.New == nil {

@@ -28,7 +28,7 @@ type Fake struct {
 	queue    []Reply            // guarded by mu
 	def      Reply              // guarded by mu
 	fn       func(c Call) Reply // guarded by mu
-	calls    []Call             // guarded by mu
+	calls    callLog            // guarded by mu
 	probeErr error              // guarded by mu
 }
 
@@ -135,28 +135,54 @@ func (f *Fake) SetProbeError(err error) {
 func (f *Fake) Calls() []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Call(nil), f.calls...)
+	return f.calls.all()
 }
 
 // CallCount returns the number of calls made so far.
 func (f *Fake) CallCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.calls)
+	return f.calls.n
+}
+
+// callLog records calls in fixed-size blocks, so that recording stays cheap
+// however many calls a benchmark makes: nothing recorded is ever copied.
+type callLog struct {
+	blocks [][]Call
+	n      int
+}
+
+const callBlock = 1024
+
+func (l *callLog) add(c Call) {
+	if l.n%callBlock == 0 {
+		l.blocks = append(l.blocks, make([]Call, 0, callBlock))
+	}
+	b := &l.blocks[len(l.blocks)-1]
+	*b = append(*b, c)
+	l.n++
+}
+
+func (l *callLog) all() []Call {
+	out := make([]Call, 0, l.n)
+	for _, b := range l.blocks {
+		out = append(out, b...)
+	}
+	return out
 }
 
 // Reset forgets the recorded calls, the queue, the default, the function and
 // the probe error.
 func (f *Fake) Reset() {
 	f.mu.Lock()
-	f.queue, f.def, f.fn, f.calls, f.probeErr = nil, Reply{}, nil, nil, nil
+	f.queue, f.def, f.fn, f.calls, f.probeErr = nil, Reply{}, nil, callLog{}, nil
 	f.mu.Unlock()
 }
 
 // next records c and returns its Reply. Probes do not consume the queue.
 func (f *Fake) next(c Call) (Reply, error) {
 	f.mu.Lock()
-	f.calls = append(f.calls, c)
+	f.calls.add(c)
 	if c.Method == MethodProbe && f.probeErr != nil {
 		err := f.probeErr
 		f.mu.Unlock()
@@ -464,8 +490,8 @@ func (s *fakeStream) Recv() (openai.ChatCompletionStreamResponse, error) {
 	default:
 	}
 	var d time.Duration
-	if s.i > 0 {
-		d = s.r.ChunkLatency
+	if s.i > 0 && s.i < len(s.chunks) {
+		d = s.r.ChunkLatency // before each chunk after the first; not before the end
 	}
 	if err := waitOr(s.ctx, d, s.closed); err != nil {
 		s.err = err.withModel(s.model)
