@@ -704,10 +704,10 @@ func TestHealthEndpointJSON(t *testing.T) {
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"provider: auth (status 401): Incorrect API key provided: sk-proj-abcdef123456": "provider: auth (status 401): Incorrect API key provided: [redacted]",
-		`Post "https://u:pw@host.test/v1/chat?api-key=abc123&x=1": dial tcp: refused`:    `Post "https://[redacted]@host.test/v1/chat?api-key=[redacted]&x=1": dial tcp: refused`,
-		"header Authorization: Bearer abc.def-ghi was refused":                           "header Authorization: Bearer [redacted] was refused",
-		"provider: unavailable (status 503)":                                             "provider: unavailable (status 503)",
-		"task-1234567 failed":                                                            "task-1234567 failed",
+		`Post "https://u:pw@host.test/v1/chat?api-key=abc123&x=1": dial tcp: refused`:   `Post "https://[redacted]@host.test/v1/chat?api-key=[redacted]&x=1": dial tcp: refused`,
+		"header Authorization: Bearer abc.def-ghi was refused":                          "header Authorization: Bearer [redacted] was refused",
+		"provider: unavailable (status 503)":                                            "provider: unavailable (status 503)",
+		"task-1234567 failed":                                                           "task-1234567 failed",
 	} {
 		if got := redact(in); got != want {
 			t.Errorf("redact(%q)\n got %q\nwant %q", in, got, want)
