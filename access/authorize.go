@@ -48,7 +48,19 @@ func (s *snapshot) granted(k *keyEntry, name string) bool {
 	if _, ok := k.aliases[name]; ok {
 		return true
 	}
-	return s.levelsAllow(k.levels, name)
+	return s.pathAllows(k.eff, k.levels, name)
+}
+
+// pathAllows applies the levels of a path. Without the target option it
+// reads their precomputed intersection eff: one map lookup however many
+// levels. With it, a level may allow a name through its target, which
+// does not distribute over the intersection, so the levels are applied one
+// by one.
+func (s *snapshot) pathAllows(eff *grantSet, levels []*grantSet, name string) bool {
+	if !s.implyTargets {
+		return eff == nil || eff.allows(name)
+	}
+	return s.levelsAllow(levels, name)
 }
 
 func (s *snapshot) levelsAllow(levels []*grantSet, name string) bool {
@@ -191,12 +203,12 @@ func (c *Checker) ResolveKeyAlias(keyID, name string) (target string, ok bool) {
 func (c *Checker) WhoCanUse(name string) (teams, keys []string) {
 	s := c.snap()
 	for id, t := range s.teams {
-		if s.levelsAllow(t.levels, name) {
+		if s.pathAllows(t.eff, t.levels, name) {
 			teams = append(teams, id)
 		}
 	}
 	for id, k := range s.keys {
-		if s.levelsAllow(k.levels, name) {
+		if s.pathAllows(k.eff, k.levels, name) {
 			keys = append(keys, id)
 		}
 	}

@@ -1,7 +1,6 @@
 package access
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -172,6 +171,7 @@ type teamEntry struct {
 	label     string
 	own       *grantSet
 	org       *orgEntry   // nil: no organization
+	eff       *grantSet   // own ∩ the organization's; nil: everything
 	levels    []*grantSet // own and the organization's, non-nil ones only
 	spend     *usdCounter
 	budgets   []budgetRef // the team's and the organization's, limited ones only
@@ -184,6 +184,7 @@ type keyEntry struct {
 	aliases   map[string]string // the key's own aliases; read-only
 	own       *grantSet
 	team      *teamEntry  // nil: no team
+	eff       *grantSet   // own ∩ team's ∩ organization's, what Authorize reads; nil: everything
 	levels    []*grantSet // own, team's, organization's: non-nil ones only; empty: everything
 	spend     *usdCounter
 	budgets   []budgetRef
@@ -191,9 +192,25 @@ type keyEntry struct {
 	expires   int64 // unix nanoseconds; 0: never
 }
 
-// build compiles d into a new snapshot. Spend counters and, within one
-// access-group generation, compiled grant sets of unchanged definitions
-// are carried over from prev.
+func (e *teamEntry) orgOwn() *grantSet {
+	if e.org == nil {
+		return nil
+	}
+	return e.org.own
+}
+
+func (e *keyEntry) teamEff() *grantSet {
+	if e.team == nil {
+		return nil
+	}
+	return e.team.eff
+}
+
+// build compiles d into a new snapshot. Spend counters are carried over
+// from prev by ID. Within one access-group generation, the entries of
+// unchanged definitions whose parents are unchanged are shared with prev,
+// and compiled grant sets are reused where their inputs are the same, so
+// a write compiles little more than what it changed.
 func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, implyTargets bool) *snapshot {
 	s := &snapshot{
 		defs:         d,
@@ -219,6 +236,10 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 		if prev != nil {
 			pe = prev.orgs[id]
 		}
+		if reuse && pe != nil && pe.def == o {
+			s.orgs[id] = pe // unchanged: share the entry
+			continue
+		}
 		e := &orgEntry{def: o, label: orgLabel(id)}
 		if pe != nil {
 			e.spend = pe.spend
@@ -240,7 +261,12 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 		if prev != nil {
 			pe = prev.teams[id]
 		}
-		e := &teamEntry{def: t, label: teamLabel(id), org: s.orgs[t.OrganizationID]}
+		org := s.orgs[t.OrganizationID]
+		if reuse && pe != nil && pe.def == t && pe.org == org {
+			s.teams[id] = pe
+			continue
+		}
+		e := &teamEntry{def: t, label: teamLabel(id), org: org}
 		if pe != nil {
 			e.spend = pe.spend
 		}
@@ -259,13 +285,20 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 		if t.Blocked {
 			e.blockedBy = e.label
 		}
+		var orgOwn *grantSet
 		if e.org != nil {
-			if e.org.own != nil {
-				e.levels = append(e.levels, e.org.own)
+			orgOwn = e.org.own
+			if orgOwn != nil {
+				e.levels = append(e.levels, orgOwn)
 			}
 			if e.org.budget.max > 0 {
 				e.budgets = append(e.budgets, e.org.budget)
 			}
+		}
+		if pe != nil && pe.own == e.own && pe.orgOwn() == orgOwn {
+			e.eff = pe.eff
+		} else {
+			e.eff = intersect(e.own, orgOwn)
 		}
 		s.teams[id] = e
 	}
@@ -275,7 +308,12 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 		if prev != nil {
 			pe = prev.keys[id]
 		}
-		e := &keyEntry{def: k, label: keyLabel(k), aliases: k.Aliases, team: s.teams[k.TeamID]}
+		team := s.teams[k.TeamID]
+		if reuse && pe != nil && pe.def == k && pe.team == team {
+			s.keys[id] = pe
+			continue
+		}
+		e := &keyEntry{def: k, label: keyLabel(k), aliases: k.Aliases, team: team}
 		if pe != nil {
 			e.spend = pe.spend
 		}
@@ -300,12 +338,19 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 				e.expires = 1 // the Unix epoch itself
 			}
 		}
+		var teamEff *grantSet
 		if e.team != nil {
+			teamEff = e.team.eff
 			e.levels = append(e.levels, e.team.levels...)
 			e.budgets = append(e.budgets, e.team.budgets...)
 			if e.blockedBy == "" {
 				e.blockedBy = e.team.blockedBy
 			}
+		}
+		if pe != nil && pe.own == e.own && pe.teamEff() == teamEff {
+			e.eff = pe.eff
+		} else {
+			e.eff = intersect(e.own, teamEff)
 		}
 		e.levels = slices.Clip(e.levels)
 		e.budgets = slices.Clip(e.budgets)
@@ -413,30 +458,38 @@ func defsFromState(st State) (defs, error) {
 
 // state returns the whole state to persist, sorted, with current spend.
 func (s *snapshot) state() State {
-	var st State
-	for _, e := range s.orgs {
+	st := State{
+		Keys:          make([]Key, 0, len(s.keys)),
+		Teams:         make([]Team, 0, len(s.teams)),
+		Organizations: make([]Organization, 0, len(s.orgs)),
+		AccessGroups:  make([]AccessGroup, 0, len(s.defs.groups)),
+	}
+	for _, id := range sortedKeys(s.orgs) {
+		e := s.orgs[id]
 		o := e.def.clone()
 		o.Spend = e.spend.usd()
 		st.Organizations = append(st.Organizations, o)
 	}
-	for _, e := range s.teams {
+	for _, id := range sortedKeys(s.teams) {
+		e := s.teams[id]
 		t := e.def.clone()
 		t.Spend = e.spend.usd()
 		st.Teams = append(st.Teams, t)
 	}
-	for _, e := range s.keys {
+	for _, id := range sortedKeys(s.keys) {
+		e := s.keys[id]
 		k := e.def.clone()
 		k.Spend = e.spend.usd()
 		st.Keys = append(st.Keys, k)
 	}
-	for _, g := range s.defs.groups {
-		st.AccessGroups = append(st.AccessGroups, g.clone())
+	for _, name := range sortedKeys(s.defs.groups) {
+		st.AccessGroups = append(st.AccessGroups, s.defs.groups[name].clone())
 	}
-	slices.SortFunc(st.Organizations, func(a, b Organization) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(st.Teams, func(a, b Team) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(st.Keys, func(a, b Key) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(st.AccessGroups, func(a, b AccessGroup) int { return cmp.Compare(a.Name, b.Name) })
 	return st
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 // write applies fn to a copy of the current definitions, validates the

@@ -57,22 +57,83 @@ func compileGrants(models, groupRefs []string, groups map[string]*AccessGroup) *
 			}
 		}
 	}
+	g.tidy()
+	return g
+}
+
+// tidy drops what "*" makes redundant, and keeps the shortest prefixes
+// only ("a/" makes "a/b/" redundant), sorted.
+func (g *grantSet) tidy() {
 	if g.all {
 		g.exact, g.prefixes = nil, nil
-		return g
+		return
 	}
-	// Keep the shortest prefixes only: "a/" makes "a/b/" redundant.
 	slices.Sort(g.prefixes)
 	g.prefixes = slices.Compact(g.prefixes)
 	kept := g.prefixes[:0]
 	for _, p := range g.prefixes {
+		// Sorted, the names with prefix q follow q contiguously, so the
+		// last kept prefix is the only candidate.
 		if n := len(kept); n > 0 && strings.HasPrefix(p, kept[n-1]) {
 			continue
 		}
 		kept = append(kept, p)
 	}
 	g.prefixes = slices.Clip(kept)
-	return g
+}
+
+// coversPrefix reports whether g allows every name that starts with p.
+func (g *grantSet) coversPrefix(p string) bool {
+	if g.all {
+		return true
+	}
+	for _, q := range g.prefixes {
+		if strings.HasPrefix(p, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// intersect returns a set allowing exactly the names both a and b allow;
+// nil stands for "no restriction". It returns a or b itself when the other
+// does not restrict, and never modifies either.
+//
+// For sets E ∪ cone(P) (exact names, and every name with a prefix in P):
+// (Ea ∪ cone(Pa)) ∩ (Eb ∪ cone(Pb)) = (Ea ∩ B) ∪ (Eb ∩ A) ∪ cone(P), where P
+// holds the prefixes of Pa covered by Pb and those of Pb covered by Pa (a
+// name in both cones has a prefix from each, and one of the two is a
+// prefix of the other).
+func intersect(a, b *grantSet) *grantSet {
+	switch {
+	case a == nil || (a.all && b != nil):
+		return b
+	case b == nil || b.all:
+		return a
+	}
+	out := &grantSet{exact: make(map[string]struct{}, min(len(a.exact), len(b.exact)))}
+	for e := range a.exact {
+		if b.allows(e) {
+			out.exact[e] = struct{}{}
+		}
+	}
+	for e := range b.exact {
+		if a.allows(e) {
+			out.exact[e] = struct{}{}
+		}
+	}
+	for _, p := range a.prefixes {
+		if b.coversPrefix(p) {
+			out.prefixes = append(out.prefixes, p)
+		}
+	}
+	for _, p := range b.prefixes {
+		if a.coversPrefix(p) {
+			out.prefixes = append(out.prefixes, p)
+		}
+	}
+	out.tidy()
+	return out
 }
 
 func (g *grantSet) add(e string) {

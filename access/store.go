@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -27,8 +28,9 @@ type State struct {
 // Close), serialized. A Save error fails the write, which then changes
 // nothing; Load errors fail New.
 //
-// The State passed to Save, and the one returned by Load, belong to the
-// callee and the caller respectively: neither is retained by the other.
+// Save may keep the State it is given: the Checker builds a new one for
+// every call and never touches it again. The State Load returns belongs to
+// the caller.
 type Store interface {
 	Load(ctx context.Context) (State, error)
 	Save(ctx context.Context, st State) error
@@ -38,7 +40,7 @@ type Store interface {
 // Safe for concurrent use.
 type MemoryStore struct {
 	mu sync.Mutex
-	st []byte // protected by mu: the JSON of the last saved State; nil before any save
+	st State // protected by mu: a private copy of the last saved State
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -50,24 +52,38 @@ func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 func (m *MemoryStore) Load(ctx context.Context) (State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var st State
-	if m.st == nil {
-		return st, nil
-	}
-	err := json.Unmarshal(m.st, &st)
-	return st, err
+	return m.st.clone(), nil
 }
 
-// Save keeps a copy of st.
+// Save keeps st (see Store: the caller does not modify it afterwards).
 func (m *MemoryStore) Save(ctx context.Context, st State) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
 	m.mu.Lock()
-	m.st = b
+	m.st = st
 	m.mu.Unlock()
 	return nil
+}
+
+// clone returns a deep copy of st.
+func (st State) clone() State {
+	out := State{
+		Keys:          slices.Clone(st.Keys),
+		Teams:         slices.Clone(st.Teams),
+		Organizations: slices.Clone(st.Organizations),
+		AccessGroups:  slices.Clone(st.AccessGroups),
+	}
+	for i := range out.Keys {
+		out.Keys[i] = out.Keys[i].clone()
+	}
+	for i := range out.Teams {
+		out.Teams[i] = out.Teams[i].clone()
+	}
+	for i := range out.Organizations {
+		out.Organizations[i] = out.Organizations[i].clone()
+	}
+	for i := range out.AccessGroups {
+		out.AccessGroups[i] = out.AccessGroups[i].clone()
+	}
+	return out
 }
 
 // FileStore keeps the State in one JSON file. Saves are crash-safe: the
