@@ -74,3 +74,26 @@ func BenchmarkResolve(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUpdate measures one write: it copies the snapshot, recomputes the
+// aliases chained through the changed one and hands the whole state to the
+// (in-memory) store.
+func BenchmarkUpdate(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{10, 1000, 100000} {
+		b.Run(fmt.Sprintf("aliases=%d", n), func(b *testing.B) {
+			all, heads := benchAliases(n, 3)
+			r := benchRegistry(b, all)
+			targets := []string{"group-1", "group-2"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				// Re-point the last alias of a chain: two others depend on it.
+				name := fmt.Sprintf("alias-%06d", (i%len(heads))*3+2)
+				if _, err := r.Update(ctx, name, Update{Target: &targets[i%2]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -24,8 +24,8 @@ type options struct {
 	maxDepth int
 }
 
-// WithStore makes the Registry load from and save to s. The default is a new
-// MemoryStore.
+// WithStore makes the Registry load from and save to s. The default (also
+// when s is nil) is a new MemoryStore.
 func WithStore(s Store) Option { return func(o *options) { o.store = s } }
 
 // WithClock sets the clock that stamps Created and Updated. The default is
@@ -66,7 +66,7 @@ func New(ctx context.Context, opts ...Option) (*Registry, error) {
 	}
 	switch {
 	case o.clock == nil:
-		return nil, errors.New("alias: WithClock(nil)")
+		return nil, errors.New("alias: WithClock: nil clock")
 	case o.maxDepth < 1:
 		return nil, fmt.Errorf("alias: max depth %d is less than 1", o.maxDepth)
 	case o.store == nil:

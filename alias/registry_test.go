@@ -758,7 +758,7 @@ func TestNew(t *testing.T) {
 		wantMsg string
 	}{
 		{name: "max depth 0", opts: []Option{WithMaxDepth(0)}, wantMsg: "alias: max depth 0 is less than 1"},
-		{name: "nil clock", opts: []Option{WithClock(nil)}, wantMsg: "alias: WithClock(nil)"},
+		{name: "nil clock", opts: []Option{WithClock(nil)}, wantMsg: "alias: WithClock: nil clock"},
 		{name: "store fails", opts: []Option{WithStore(loadErrStore{boom})}, wantErr: boom, wantMsg: "alias: load store: boom"},
 		{
 			name: "duplicate", opts: []Option{seeded(Alias{Name: "a", Target: "g"}, Alias{Name: "a", Target: "h"})},

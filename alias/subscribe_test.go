@@ -2,9 +2,11 @@ package alias
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -166,5 +168,51 @@ func TestCloseStopsSubscribers(t *testing.T) {
 		if c := r.Subscribe(func(Event) { t.Error("event after Close") }); c == nil {
 			t.Error("Subscribe after Close returned a nil cancel func")
 		}
+	})
+}
+
+// blockingStore is a Store whose Save waits until release is closed.
+type blockingStore struct {
+	MemoryStore
+	saving  chan struct{} // receives when a Save starts
+	release chan struct{}
+}
+
+func (s *blockingStore) Save(ctx context.Context, all []Alias) error {
+	s.saving <- struct{}{}
+	<-s.release
+	return s.MemoryStore.Save(ctx, all)
+}
+
+func TestWriteWaitEndsWithContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &blockingStore{saving: make(chan struct{}), release: make(chan struct{})}
+		r := newTestRegistry(t, WithStore(store))
+		done := make(chan error)
+		go func() {
+			_, err := r.Create(context.Background(), Alias{Name: "slow", Target: "g"})
+			done <- err
+		}()
+		<-store.saving // the first write holds the write lock
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := r.Create(ctx, Alias{Name: "waiting", Target: "g"})
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
+			t.Errorf("Create while another write is stuck: %v after %v, want the deadline after 1s", err, time.Since(start))
+		}
+		// Readers are not blocked by the stuck write, and do not see it.
+		if res, err := r.Resolve("slow"); err != nil || res.IsAlias() {
+			t.Errorf("Resolve(slow) during its write = %+v, %v", res, err)
+		}
+		close(store.release)
+		if err := <-done; err != nil {
+			t.Errorf("first write: %v", err)
+		}
+		if res, _ := r.Resolve("slow"); !res.IsAlias() {
+			t.Errorf("Resolve(slow) after its write = %+v", res)
+		}
+		r.Close()
 	})
 }
