@@ -474,26 +474,41 @@ func stringList(v any) []string {
 	return nil
 }
 
-// marshalMerged writes plain's JSON object with the keys of extra it lacks
-// added; the output's keys are sorted.
+// marshalMerged writes plain's JSON object, its fields in declaration
+// order, followed by the keys of extra it lacks, sorted.
 func marshalMerged(plain any, extra map[string]any) ([]byte, error) {
 	b, err := json.Marshal(plain)
 	if err != nil || len(extra) == 0 {
 		return b, err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
+	var have map[string]json.RawMessage
+	if err := json.Unmarshal(b, &have); err != nil {
 		return nil, err
 	}
-	for k, v := range extra {
-		if _, ok := m[k]; ok {
-			continue
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		if _, ok := have[k]; !ok {
+			keys = append(keys, k)
 		}
-		raw, err := json.Marshal(v)
+	}
+	if len(keys) == 0 {
+		return b, nil
+	}
+	slices.Sort(keys)
+	out := b[:len(b)-1] // drop the closing brace
+	for _, k := range keys {
+		kb, err := json.Marshal(k)
 		if err != nil {
 			return nil, err
 		}
-		m[k] = raw
+		vb, err := json.Marshal(extra[k])
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, kb...), ':'), vb...)
 	}
-	return json.Marshal(m)
+	return append(out, '}'), nil
 }

@@ -434,8 +434,8 @@ func TestCatalogJSON(t *testing.T) {
 	}{
 		{"models", r.Models(nil), `[{"id":"model-group-1","object":"model","created":1677610602,"owned_by":"azure"}]`},
 		{"model info", r.ModelInfo(nil), `[{"model_name":"model-group-1",` +
-			`"litellm_params":{"api_base":"https://xyz1.openai.azure.com/","api_version":"2024-10-21","model":"azure/gpt-1","rpm":60,"tags":["eu"],"timeout":30,"weight":2},` +
-			`"model_info":{"access_groups":["beta"],"db_model":false,"id":"dep-1","input_cost_per_token":0.000001,"litellm_provider":"azure","max_input_tokens":8192,"mode":"chat"}}]`},
+			`"litellm_params":{"model":"azure/gpt-1","api_base":"https://xyz1.openai.azure.com/","rpm":60,"weight":2,"timeout":30,"tags":["eu"],"api_version":"2024-10-21"},` +
+			`"model_info":{"id":"dep-1","mode":"chat","litellm_provider":"azure","max_input_tokens":8192,"input_cost_per_token":0.000001,"access_groups":["beta"],"db_model":false}}]`},
 		{"group info", r.GroupInfo(nil), `[{"model_group":"model-group-1","providers":["azure"],"mode":"chat","modes":["chat"],` +
 			`"max_input_tokens":8192,"rpm":60,"input_cost_per_token":0.000001,"health":"healthy","healthy_deployments":1,"deployments":1}]`},
 	} {

@@ -74,25 +74,25 @@ func ExampleRouter_ModelInfo() {
 	//     {
 	//       "model_name": "alias-1",
 	//       "litellm_params": {
-	//         "api_base": "https://xyz1.openai.azure.com/",
-	//         "model": "azure/gpt-1"
+	//         "model": "azure/gpt-1",
+	//         "api_base": "https://xyz1.openai.azure.com/"
 	//       },
 	//       "model_info": {
 	//         "id": "dep-1",
-	//         "litellm_provider": "azure",
-	//         "mode": "chat"
+	//         "mode": "chat",
+	//         "litellm_provider": "azure"
 	//       }
 	//     },
 	//     {
 	//       "model_name": "alias-1",
 	//       "litellm_params": {
-	//         "api_base": "https://xyz2.openai.azure.com/",
-	//         "model": "azure/gpt-2"
+	//         "model": "azure/gpt-2",
+	//         "api_base": "https://xyz2.openai.azure.com/"
 	//       },
 	//       "model_info": {
 	//         "id": "dep-2",
-	//         "litellm_provider": "azure",
-	//         "mode": "chat"
+	//         "mode": "chat",
+	//         "litellm_provider": "azure"
 	//       }
 	//     }
 	//   ]
