@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -72,3 +73,5 @@ func models(f *providertest.Fake) []string {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func timeNow() time.Time { return time.Now() }
