@@ -19,8 +19,8 @@ const (
 
 // decide is the single authorization decision. Authorize, Visible and
 // CheckKey are all built on it, so what is listed is exactly what may be
-// used. With checkName false it decides on the key alone (CheckKey).
-func (c *Checker) decide(s *snapshot, k *keyEntry, name string, checkName bool) verdict {
+// used. With byName false it decides on the key alone (CheckKey).
+func (c *Checker) decide(s *snapshot, k *keyEntry, name string, byName bool) verdict {
 	if k == nil {
 		return denyUnknownKey
 	}
@@ -30,7 +30,7 @@ func (c *Checker) decide(s *snapshot, k *keyEntry, name string, checkName bool) 
 	if k.expires != 0 && c.clock().UnixNano() >= k.expires {
 		return denyExpired
 	}
-	if checkName && !s.granted(k, name) {
+	if byName && !s.granted(k, name) {
 		return denyName
 	}
 	if k.overBudget() != nil {

@@ -495,21 +495,22 @@ func sortedKeys[V any](m map[string]V) []string {
 // write applies fn to a copy of the current definitions, validates the
 // result, persists it and only then publishes it. When fn, validation or
 // the Store fails, nothing changes and the error is returned. fn reports
-// whether it changed any access group.
-func (c *Checker) write(ctx context.Context, fn func(d *defs, now time.Time) (groupsChanged bool, err error)) error {
+// whether it changed any access group. write returns the published
+// snapshot.
+func (c *Checker) write(ctx context.Context, fn func(d *defs, now time.Time) (groupsChanged bool, err error)) (*snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	old := c.snap()
 	d := old.defs.clone()
 	groupsChanged, err := fn(&d, c.clock())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := d.validate(); err != nil {
-		return err
+		return nil, err
 	}
 	gen := old.groupsGen
 	if groupsChanged {
@@ -517,10 +518,10 @@ func (c *Checker) write(ctx context.Context, fn func(d *defs, now time.Time) (gr
 	}
 	s := build(old, d, gen, old.aliasTargets, c.implyTargets)
 	if err := c.saveLocked(ctx, s); err != nil {
-		return err
+		return nil, err
 	}
 	c.cur.Store(s)
-	return nil
+	return s, nil
 }
 
 // saveLocked persists s. c.mu must be held.

@@ -20,7 +20,7 @@ func (c *Checker) CreateKey(ctx context.Context, k Key) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	_, err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		if d.keys[n.ID] != nil {
 			return false, errorf(keyLabel(&n), ErrExists, "")
 		}
@@ -67,7 +67,7 @@ func (c *Checker) UpdateKey(ctx context.Context, k Key) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	s, err := c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		old := d.keys[n.ID]
 		if old == nil {
 			return false, errorf(keyLabel(&n), ErrNotFound, "")
@@ -79,14 +79,17 @@ func (c *Checker) UpdateKey(ctx context.Context, k Key) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	return c.GetKey(n.ID)
+	e := s.keys[n.ID]
+	out := e.def.clone()
+	out.Spend = e.spend.usd()
+	return out, nil
 }
 
 // DeleteKey removes the key and returns it as it was, or ErrNotFound. The
 // key's spend is forgotten; its team's and organization's are kept.
 func (c *Checker) DeleteKey(ctx context.Context, id string) (Key, error) {
 	var gone Key
-	err := c.write(ctx, func(d *defs, _ time.Time) (bool, error) {
+	_, err := c.write(ctx, func(d *defs, _ time.Time) (bool, error) {
 		old := d.keys[id]
 		if old == nil {
 			return false, errorf("key", ErrNotFound, "")
@@ -108,7 +111,7 @@ func (c *Checker) CreateTeam(ctx context.Context, t Team) (Team, error) {
 	if err != nil {
 		return Team{}, err
 	}
-	err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	_, err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		if d.teams[n.ID] != nil {
 			return false, errorf(teamLabel(n.ID), ErrExists, "")
 		}
@@ -153,7 +156,7 @@ func (c *Checker) UpdateTeam(ctx context.Context, t Team) (Team, error) {
 	if err != nil {
 		return Team{}, err
 	}
-	err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	s, err := c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		old := d.teams[n.ID]
 		if old == nil {
 			return false, errorf(teamLabel(n.ID), ErrNotFound, "")
@@ -165,14 +168,17 @@ func (c *Checker) UpdateTeam(ctx context.Context, t Team) (Team, error) {
 	if err != nil {
 		return Team{}, err
 	}
-	return c.GetTeam(n.ID)
+	e := s.teams[n.ID]
+	out := e.def.clone()
+	out.Spend = e.spend.usd()
+	return out, nil
 }
 
 // DeleteTeam removes a team that has no keys (ErrInUse otherwise: deleting
 // it would silently widen its keys' rights) and returns it as it was.
 func (c *Checker) DeleteTeam(ctx context.Context, id string) (Team, error) {
 	var gone Team
-	err := c.write(ctx, func(d *defs, _ time.Time) (bool, error) {
+	_, err := c.write(ctx, func(d *defs, _ time.Time) (bool, error) {
 		old := d.teams[id]
 		if old == nil {
 			return false, errorf(teamLabel(id), ErrNotFound, "")
@@ -199,7 +205,7 @@ func (c *Checker) CreateOrganization(ctx context.Context, o Organization) (Organ
 	if err != nil {
 		return Organization{}, err
 	}
-	err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	_, err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		if d.orgs[n.ID] != nil {
 			return false, errorf(orgLabel(n.ID), ErrExists, "")
 		}
@@ -247,7 +253,7 @@ func (c *Checker) UpdateOrganization(ctx context.Context, o Organization) (Organ
 	if err != nil {
 		return Organization{}, err
 	}
-	err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	s, err := c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		old := d.orgs[n.ID]
 		if old == nil {
 			return false, errorf(orgLabel(n.ID), ErrNotFound, "")
@@ -259,14 +265,17 @@ func (c *Checker) UpdateOrganization(ctx context.Context, o Organization) (Organ
 	if err != nil {
 		return Organization{}, err
 	}
-	return c.GetOrganization(n.ID)
+	e := s.orgs[n.ID]
+	out := e.def.clone()
+	out.Spend = e.spend.usd()
+	return out, nil
 }
 
 // DeleteOrganization removes an organization that has no teams (ErrInUse
 // otherwise) and returns it as it was.
 func (c *Checker) DeleteOrganization(ctx context.Context, id string) (Organization, error) {
 	var gone Organization
-	err := c.write(ctx, func(d *defs, _ time.Time) (bool, error) {
+	_, err := c.write(ctx, func(d *defs, _ time.Time) (bool, error) {
 		old := d.orgs[id]
 		if old == nil {
 			return false, errorf(orgLabel(id), ErrNotFound, "")
@@ -295,7 +304,7 @@ func (c *Checker) CreateAccessGroup(ctx context.Context, g AccessGroup) (AccessG
 	if err != nil {
 		return AccessGroup{}, err
 	}
-	err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	_, err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		if d.groups[n.Name] != nil {
 			return false, errorf(groupLabel(n.Name), ErrExists, "")
 		}
@@ -350,7 +359,7 @@ func (c *Checker) UpdateAccessGroup(ctx context.Context, g AccessGroup) (AccessG
 	if err != nil {
 		return AccessGroup{}, err
 	}
-	err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	_, err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		old := d.groups[n.Name]
 		if old == nil {
 			return false, errorf(groupLabel(n.Name), ErrNotFound, "")
@@ -385,7 +394,7 @@ func (c *Checker) RemoveGroupMembers(ctx context.Context, group string, names ..
 
 func (c *Checker) editMembers(ctx context.Context, group string, edit func([]string) []string) (AccessGroup, error) {
 	var res AccessGroup
-	err := c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	_, err := c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		old := d.groups[group]
 		if old == nil {
 			return false, errorf(groupLabel(group), ErrNotFound, "")
@@ -412,7 +421,7 @@ func (c *Checker) editMembers(ctx context.Context, group string, edit func([]str
 // returns it as it was.
 func (c *Checker) DeleteAccessGroup(ctx context.Context, name string) (AccessGroup, error) {
 	var gone AccessGroup
-	err := c.write(ctx, func(d *defs, _ time.Time) (bool, error) {
+	_, err := c.write(ctx, func(d *defs, _ time.Time) (bool, error) {
 		old := d.groups[name]
 		if old == nil {
 			return false, errorf(groupLabel(name), ErrNotFound, "")
@@ -472,7 +481,7 @@ func (c *Checker) RemoveName(ctx context.Context, name string) error {
 	if len(c.GroupsContaining(name)) == 0 {
 		return nil
 	}
-	return c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	_, err := c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		changed := false
 		for gn, g := range d.groups {
 			i, ok := slices.BinarySearch(g.Members, name)
@@ -487,4 +496,5 @@ func (c *Checker) RemoveName(ctx context.Context, name string) error {
 		}
 		return changed, nil
 	})
+	return err
 }
