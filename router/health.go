@@ -483,7 +483,7 @@ func (h *HealthChecker) check(ctx context.Context, targets []target, scheduled b
 			continue
 		}
 		if ctx.Err() != nil {
-			results[i] = canceled(t, ctx.Err())
+			results[i] = canceled(t, method, ctx.Err())
 			continue
 		}
 		g.Go(func() error {
@@ -547,7 +547,7 @@ func (h *HealthChecker) probeShared(ctx context.Context, t target, method ProbeM
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return canceled(t, ErrClosed)
+		return canceled(t, method, ErrClosed)
 	}
 	f := h.flights[key]
 	if f == nil {
@@ -561,7 +561,7 @@ func (h *HealthChecker) probeShared(ctx context.Context, t target, method ProbeM
 	case <-f.done:
 		return f.res
 	case <-ctx.Done():
-		return canceled(t, ctx.Err())
+		return canceled(t, method, ctx.Err())
 	}
 }
 
@@ -690,9 +690,10 @@ func (d *dep) endpoint(match string) HealthEndpoint {
 	return HealthEndpoint{ModelID: d.ID, Model: d.displayModel(match), APIBase: cleanURL(d.APIBase)}
 }
 
-func canceled(t target, err error) HealthEndpoint {
+// canceled is the result of a probe of t that a check gave up on.
+func canceled(t target, method ProbeMethod, err error) HealthEndpoint {
 	e := t.d.endpoint(t.match)
-	e.Kind, e.Error = provider.KindCanceled, "router: health check canceled: "+err.Error()
+	e.Probe, e.Kind, e.Error = method, provider.KindCanceled, "router: health check canceled: "+err.Error()
 	return e
 }
 
