@@ -443,8 +443,8 @@ func (c *call) attempt(d *dep, probe bool, start time.Time, g *group, match, tar
 	case CallStream:
 		err = c.openStream(d, upstream)
 	}
-	end := time.Now()
-	lat := end.Sub(start)
+	lat := time.Since(start) // monotonic only: half the cost of time.Now
+	end := start.Add(lat)
 	st := d.st
 	ev := AttemptEvent{
 		Call: c.op, Requested: c.res.Requested, Chain: c.res.Chain, Target: target,
@@ -584,7 +584,7 @@ func (c *call) route() Route {
 
 // observeRequest reports a finished (non-streaming) request.
 func (c *call) observeRequest(route Route, err error) {
-	if c.r.obs == nil {
+	if c.r.obs == nil && c.opts.observe == nil {
 		return
 	}
 	ev := RequestEvent{
@@ -601,5 +601,10 @@ func (c *call) observeRequest(route Route, err error) {
 		}
 		ev.Cost = c.dep.cost(ev.Usage)
 	}
-	c.r.obs.ObserveRequest(ev)
+	if c.r.obs != nil {
+		c.r.obs.ObserveRequest(ev)
+	}
+	if c.opts.observe != nil {
+		c.opts.observe(ev)
+	}
 }

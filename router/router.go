@@ -66,12 +66,21 @@ func WithSeed(seed uint64) Option {
 type CallOption func(*callOptions)
 
 type callOptions struct {
-	tags []string
+	tags    []string
+	observe func(RequestEvent)
 }
 
 // WithTags routes the request only to deployments sharing at least one of
 // tags (LiteLLM's tag-based routing).
 func WithTags(tags ...string) CallOption { return func(o *callOptions) { o.tags = tags } }
+
+// WithRequestObserver calls fn with the request's RequestEvent when it
+// finishes (for a stream: when it is closed), after the Router's Observer.
+// A server uses it to account a request to its caller, which the Router does
+// not know. fn runs on the request's goroutine, outside any lock.
+func WithRequestObserver(fn func(RequestEvent)) CallOption {
+	return func(o *callOptions) { o.observe = fn }
+}
 
 // New validates cfg, builds a Router over it and plugs the Router's target
 // check into reg, so that aliases can only point at names some group serves

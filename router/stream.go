@@ -28,6 +28,7 @@ type Stream struct {
 	pending bool  // first not returned yet
 	err     error // sticky: io.EOF or the break
 	usage   openai.Usage
+	observe func(RequestEvent) // WithRequestObserver's, if any
 
 	once sync.Once
 }
@@ -52,7 +53,7 @@ func (r *Router) Stream(ctx context.Context, req openai.ChatCompletionRequest, o
 	}
 	s := &Stream{
 		r: r, ctx: ctx, d: c.dep, up: c.stream, route: c.route(), start: c.start,
-		cancel: c.cancel, first: c.first, pending: !c.emptyEOF,
+		cancel: c.cancel, first: c.first, pending: !c.emptyEOF, observe: c.opts.observe,
 	}
 	if c.first.Usage != nil {
 		s.usage = *c.first.Usage
@@ -118,13 +119,20 @@ func (s *Stream) finish(err error) {
 		now := time.Now()
 		s.d.st.inflight.Add(-1)
 		s.d.st.addUsage(now.UnixNano(), s.d.RPM == 0, s.usage.TotalTokens)
-		if obs := s.r.obs; obs != nil {
-			obs.ObserveRequest(RequestEvent{
-				Call: CallStream, Requested: s.route.Requested, Chain: s.route.Chain,
-				Group: s.route.Group, Deployment: s.route.Deployment, Model: s.route.Model,
-				Route: s.route, Start: s.start, Latency: now.Sub(s.start),
-				Usage: s.usage, Cost: s.d.cost(s.usage), Err: err,
-			})
+		if s.r.obs == nil && s.observe == nil {
+			return
+		}
+		ev := RequestEvent{
+			Call: CallStream, Requested: s.route.Requested, Chain: s.route.Chain,
+			Group: s.route.Group, Deployment: s.route.Deployment, Model: s.route.Model,
+			Route: s.route, Start: s.start, Latency: now.Sub(s.start),
+			Usage: s.usage, Cost: s.d.cost(s.usage), Err: err,
+		}
+		if s.r.obs != nil {
+			s.r.obs.ObserveRequest(ev)
+		}
+		if s.observe != nil {
+			s.observe(ev)
 		}
 	})
 }

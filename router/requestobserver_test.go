@@ -1,0 +1,67 @@
+package router
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/modelroute/modelroute/provider"
+	"github.com/modelroute/modelroute/provider/providertest"
+)
+
+// WithRequestObserver sees each finished request once, with the Route and
+// usage, for Complete, Stream (at its end or Close) and failed requests alike.
+func TestWithRequestObserver(t *testing.T) {
+	reg := newRegistry(t)
+	d, f := fakeDep("d1", "g", "m")
+	d.InputCostPerToken, d.OutputCostPerToken = 0.001, 0.002
+	r := mustNew(t, reg, Config{Deployments: []Deployment{d}})
+	mustAlias(t, reg, "smart", "g")
+	ctx := context.Background()
+
+	var got []RequestEvent
+	obs := WithRequestObserver(func(e RequestEvent) { got = append(got, e) })
+
+	if _, _, err := r.Complete(ctx, chat("smart"), obs); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Requested != "smart" || got[0].Deployment != "d1" || got[0].Err != nil {
+		t.Fatalf("Complete: events %+v", got)
+	}
+	if want := 10*0.001 + 5*0.002; got[0].Cost < want*0.999 || got[0].Cost > want*1.001 {
+		t.Errorf("Complete: cost %v, want %v", got[0].Cost, want)
+	}
+
+	s, err := r.Stream(ctx, chat("smart"), obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := s.Recv(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s.Close()
+	if len(got) != 2 || got[1].Call != CallStream || got[1].Deployment != "d1" {
+		t.Fatalf("Stream: events %+v", got)
+	}
+
+	f.SetDefault(providertest.Reply{Kind: provider.KindBadRequest, Status: 400})
+	if _, _, err := r.Complete(ctx, chat("smart"), obs); err == nil {
+		t.Fatal("want an error")
+	}
+	if len(got) != 3 || got[2].Err == nil {
+		t.Fatalf("failed request: events %+v", got)
+	}
+
+	// Without the option nothing is called.
+	if _, _, err := r.Complete(ctx, chat("smart")); err == nil {
+		t.Fatal("want an error")
+	}
+	if len(got) != 3 {
+		t.Fatalf("observer called without the option: %d events", len(got))
+	}
+}
