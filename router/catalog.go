@@ -302,11 +302,16 @@ func (d *dep) out(now int64, slowStart time.Duration) Signal {
 
 // displayModel is d's configured model as a request matching match would
 // use it.
+// displayModel is litellm_params.model as LiteLLM shows it: "provider/model".
 func (d *dep) displayModel(match string) string {
-	if match != "" && strings.Contains(d.Model, "*") {
-		return strings.Replace(d.Model, "*", match, 1)
+	m := d.Model
+	if match != "" && strings.Contains(m, "*") {
+		m = strings.Replace(m, "*", match, 1)
 	}
-	return d.Model
+	if d.ProviderName != "" {
+		m = d.ProviderName + "/" + m
+	}
+	return m
 }
 
 // paramKeys are the litellm_params keys DeploymentParams has fields for.

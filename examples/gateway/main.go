@@ -1,0 +1,192 @@
+// Command gateway serves modelroute over HTTP: the OpenAI API for clients
+// and LiteLLM's proxy and admin API for operators.
+//
+//	go run ./examples/gateway                      # demo: built-in fake upstream, no keys needed
+//	go run ./examples/gateway -config config.yaml  # a LiteLLM proxy config
+//
+// Aliases, keys, teams, organizations, access groups and usage persist under
+// -state and survive a restart. SIGINT or SIGTERM shuts down gracefully:
+// in-flight requests, streams included, finish first.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/modelroute/modelroute/access"
+	"github.com/modelroute/modelroute/alias"
+	"github.com/modelroute/modelroute/provider/providertest"
+	"github.com/modelroute/modelroute/router"
+	"github.com/modelroute/modelroute/router/httpapi"
+	"github.com/modelroute/modelroute/router/litellm"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command line.
+type options struct {
+	config          string
+	addr            string
+	state           string
+	skipUnsupported bool
+}
+
+func parseFlags(args []string, out io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.config, "config", "", "LiteLLM proxy config (YAML or JSON); empty: the embedded demo")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:4000", "listen address, host:port")
+	fs.StringVar(&o.state, "state", "", "directory for aliases, keys, teams, access groups and usage (default: under the user config dir)")
+	fs.BoolVar(&o.skipUnsupported, "skip-unsupported", false, "skip deployments of providers without an OpenAI-compatible API, with a warning each, instead of refusing the config")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return o, nil
+}
+
+func defaultStateDir() string {
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "modelroute-gateway")
+	}
+	return filepath.Join(os.TempDir(), "modelroute-gateway")
+}
+
+// run starts the gateway and serves until ctx is done. When ready is not nil
+// it receives the listen address once the server accepts connections.
+func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
+	o, err := parseFlags(args, out)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(out, nil))
+	if o.state == "" {
+		o.state = defaultStateDir()
+	}
+	if err := os.MkdirAll(o.state, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+
+	var (
+		cfg    *litellm.Config
+		demo   *demoUpstream
+		master string
+	)
+	if o.config == "" {
+		demo, err = startDemo()
+		if err != nil {
+			return err
+		}
+		defer demo.Close()
+		cfg = demo.cfg
+		master = demoMasterKey
+	} else {
+		var lopts []litellm.Option
+		if o.skipUnsupported {
+			lopts = append(lopts, litellm.WithSkipUnsupported())
+		}
+		cfg, err = litellm.Load(o.config, lopts...)
+		if err != nil {
+			return err
+		}
+		master = cfg.General.MasterKey
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config", "warning", w.String())
+	}
+	if master == "" {
+		master = os.Getenv("MODELROUTE_MASTER_KEY")
+	}
+	if master == "" {
+		return errors.New("no master key: set general_settings.master_key in the config or MODELROUTE_MASTER_KEY")
+	}
+
+	g, err := build(ctx, cfg, o.state, log)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+
+	h := httpapi.New(g.router, g.registry,
+		httpapi.WithAccess(g.access), httpapi.WithUsage(g.usage),
+		httpapi.WithHealthChecker(g.health), httpapi.WithMasterKey(master), httpapi.WithLogger(log))
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h.Mux(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: streams last as long as the model writes; each
+		// request is bounded by the router's timeouts instead.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	addr := ln.Addr().String()
+	log.Info("modelroute gateway ready", "addr", addr, "state", o.state, "config", o.config, "deployments", len(cfg.Deployments))
+	if demo != nil {
+		fmt.Fprintf(out, "\nDemo mode: a built-in fake upstream serves every model; no API keys needed.\n")
+		fmt.Fprintf(out, "Master key: %s\n", master)
+		fmt.Fprintf(out, "Try:\n  curl -s http://%s/v1/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"model\":\"smart\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}'\n\n", addr, master)
+	}
+	if ready != nil {
+		ready <- addr
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	<-errc
+	return nil
+}
+
+// gateway is the library's parts, wired.
+type gateway struct {
+	registry *alias.Registry
+	access   *access.Checker
+	usage    *access.Usage
+	router   *router.Router
+	health   *router.HealthChecker
+	stop     []func()
+}
+
+func (g *gateway) Close() {
+	for i := len(g.stop) - 1; i >= 0; i-- {
+		g.stop[i]()
+	}
+}
+
+var _ = providertest.NewHandler // the demo upstream (demo.go)

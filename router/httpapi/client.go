@@ -1,0 +1,182 @@
+package httpapi
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/modelroute/modelroute/router"
+)
+
+// chatRequest is a chat completion request as clients send it: OpenAI's
+// fields plus LiteLLM's tags, for tag-based routing.
+type chatRequest struct {
+	openai.ChatCompletionRequest
+	Tags []string `json:"tags,omitempty"`
+}
+
+// decode reads a JSON request body into v, refusing bodies over the limit
+// with 413 and anything that is not one JSON object with 400.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *apiError {
+	body := http.MaxBytesReader(w, r.Body, h.limit)
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, typeInvalidRequest, CodeTooLarge,
+				"request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
+		}
+		if errors.Is(err, io.EOF) {
+			return badRequest("request body is empty: expected a JSON object")
+		}
+		return badRequest("request body is not valid JSON: " + err.Error())
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, typeInvalidRequest, CodeTooLarge,
+				"request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
+		}
+		return badRequest("request body has data after its JSON object")
+	}
+	return nil
+}
+
+func setRouteHeaders(w http.ResponseWriter, rt router.Route) {
+	hd := w.Header()
+	hd.Set(headerModelGroup, rt.Group)
+	hd.Set(headerDeploymentID, rt.Deployment)
+	hd.Set(headerAttempts, strconv.Itoa(len(rt.Attempts)))
+}
+
+// ChatCompletions serves POST /v1/chat/completions: routed by the request's
+// model, streamed as server-sent events when "stream" is true.
+func (h *Handler) ChatCompletions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req chatRequest
+		if e := h.decode(w, r, &req); e != nil {
+			writeError(w, e)
+			return
+		}
+		requested := req.Model
+		if requested == "" {
+			writeError(w, badParam("model", "missing required field \"model\""))
+			return
+		}
+		if len(req.Messages) == 0 {
+			writeError(w, badParam("messages", "missing required field \"messages\": give at least one message"))
+			return
+		}
+		route, e := h.authorize(r.Context(), requested)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		req.Model = route
+		opts := h.callOptions(r, requested, req.Tags)
+		if req.Stream {
+			h.stream(w, r, requested, req.ChatCompletionRequest, opts)
+			return
+		}
+		resp, rt, err := h.rt.Complete(r.Context(), req.ChatCompletionRequest, opts...)
+		if err != nil {
+			writeError(w, modelError(requested, err))
+			return
+		}
+		resp.Model = requested
+		setRouteHeaders(w, rt)
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+// stream answers a streamed chat completion: each chunk is written and
+// flushed as it arrives, ending with "data: [DONE]". A client that goes away
+// cancels the request's context and with it the upstream call.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, requested string, req openai.ChatCompletionRequest, opts []router.CallOption) {
+	s, err := h.rt.Stream(r.Context(), req, opts...)
+	if err != nil {
+		writeError(w, modelError(requested, err))
+		return
+	}
+	defer s.Close()
+	setRouteHeaders(w, s.Route())
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	bw := bufio.NewWriterSize(w, 4096)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for {
+		chunk, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			bw.WriteString("data: [DONE]\n\n")
+			bw.Flush()
+			rc.Flush()
+			return
+		}
+		if err != nil {
+			if r.Context().Err() != nil {
+				return // the client left; nothing to tell it
+			}
+			// Headers are gone: report the break in-band, as OpenAI does.
+			e := modelError(requested, err)
+			bw.WriteString("data: ")
+			enc.Encode(struct {
+				Error *apiError `json:"error"`
+			}{e})
+			bw.WriteString("\n")
+			bw.Flush()
+			rc.Flush()
+			return
+		}
+		chunk.Model = requested
+		bw.WriteString("data: ")
+		enc.Encode(chunk) // ends with "\n"
+		bw.WriteString("\n")
+		if bw.Flush() != nil || rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+// Embeddings serves POST /v1/embeddings, routed by the request's model.
+func (h *Handler) Embeddings() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req openai.EmbeddingRequest
+		if e := h.decode(w, r, &req); e != nil {
+			writeError(w, e)
+			return
+		}
+		requested := string(req.Model)
+		if requested == "" {
+			writeError(w, badParam("model", "missing required field \"model\""))
+			return
+		}
+		if req.Input == nil {
+			writeError(w, badParam("input", "missing required field \"input\""))
+			return
+		}
+		route, e := h.authorize(r.Context(), requested)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		req.Model = openai.EmbeddingModel(route)
+		resp, rt, err := h.rt.Embed(r.Context(), req, h.callOptions(r, requested, nil)...)
+		if err != nil {
+			writeError(w, modelError(requested, err))
+			return
+		}
+		resp.Model = openai.EmbeddingModel(requested)
+		setRouteHeaders(w, rt)
+		writeJSON(w, http.StatusOK, resp)
+	})
+}

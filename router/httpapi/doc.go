@@ -1,0 +1,23 @@
+// Package httpapi serves modelroute over HTTP: the OpenAI API for clients
+// (/v1/chat/completions, /v1/embeddings, /v1/models), LiteLLM's operator API
+// (/model/info, /model_group/info, /health) and the admin API for model
+// aliases, access groups, organizations, teams and keys.
+//
+// Each endpoint is an http.Handler returned by a method of Handler, so a Go
+// service can mount the ones it wants on its own mux, behind its own
+// authentication (setting the caller with WithPrincipal). Handler.Mux wires
+// them all behind Authenticate, which is what examples/gateway serves.
+//
+// Every error answer has OpenAI's shape:
+//
+//	{"error": {"message": "...", "type": "...", "param": null, "code": "..."}}
+//
+// and a refusal names only the name the client requested, never what it
+// resolved to. Responses carry x-modelroute-model-group,
+// x-modelroute-deployment-id and x-modelroute-attempts, and their model field
+// (every streamed chunk's too) is the requested name.
+//
+// Lifecycle: New → mount → serve. A Handler holds no goroutines of its own;
+// the Router, Registry, Checker and HealthChecker it is given belong to the
+// caller, who closes them. Safe for concurrent use.
+package httpapi

@@ -1,0 +1,86 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/modelroute/modelroute/router"
+)
+
+// Models serves GET /v1/models: the groups and the active, non-hidden
+// aliases the caller may use, and nothing else.
+func (h *Handler) Models() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, struct {
+			Object string         `json:"object"`
+			Data   []router.Model `json:"data"`
+		}{"list", h.rt.Models(h.allowFunc(r.Context()))})
+	})
+}
+
+// ModelInfo serves GET /model/info: one row per deployment per name the
+// caller may use; an alias gets a row for each deployment of its group, with
+// the same id. No row carries an API key.
+func (h *Handler) ModelInfo() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, struct {
+			Data []router.ModelInfo `json:"data"`
+		}{h.rt.ModelInfo(h.allowFunc(r.Context()))})
+	})
+}
+
+// ModelGroupInfo serves GET /model_group/info: one row per name the caller
+// may use, aliases included under their own name.
+func (h *Handler) ModelGroupInfo() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, struct {
+			Data []router.GroupInfo `json:"data"`
+		}{h.rt.GroupInfo(h.allowFunc(r.Context()))})
+	})
+}
+
+// Health serves GET /health: it probes every deployment once, now, however
+// many names reach it, or with ?model=NAME what that one name (alias or
+// group) resolves to. A name the caller may not use is refused like a
+// request for it.
+func (h *Handler) Health() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hc := h.health
+		if hc == nil {
+			hc = h.rt.NewHealthChecker()
+			defer hc.Close()
+		}
+		var (
+			rep router.HealthReport
+			err error
+		)
+		if name := r.URL.Query().Get("model"); name != "" {
+			if _, e := h.authorize(r.Context(), name); e != nil {
+				writeError(w, e)
+				return
+			}
+			rep, err = hc.CheckName(r.Context(), name)
+			if err != nil {
+				writeError(w, modelError(name, err))
+				return
+			}
+		} else if rep, err = hc.Check(r.Context()); err != nil {
+			writeError(w, errorf(http.StatusServiceUnavailable, typeAPI, CodeInternal, "health check: "+err.Error()))
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
+	})
+}
+
+// Liveliness serves GET /health/liveliness: the process is up.
+func (h *Handler) Liveliness() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "healthy"})
+	})
+}
+
+// Readiness serves GET /health/readiness: the router is ready to route.
+func (h *Handler) Readiness() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "healthy", "db": "not connected", "cache": nil})
+	})
+}
