@@ -13,7 +13,7 @@ import (
 // grants are 47 exact names, 2 access groups (10 members each) and one
 // wildcard, with a budget, in a team that narrows it (a second level of
 // 30 grants) under an organization with a budget.
-func benchChecker(tb testing.TB) (c *Checker, keyID string) {
+func benchChecker(tb testing.TB, opts ...Option) (c *Checker, keyID string) {
 	tb.Helper()
 	var st State
 	for g := range 2 {
@@ -47,7 +47,7 @@ func benchChecker(tb testing.TB) (c *Checker, keyID string) {
 	if err := store.Save(context.Background(), st); err != nil {
 		tb.Fatal(err)
 	}
-	return newChecker(tb, WithStore(store)), keyID
+	return newChecker(tb, append(opts, WithStore(store))...), keyID
 }
 
 func BenchmarkAuthorize(b *testing.B) {
@@ -69,6 +69,36 @@ func BenchmarkAuthorize(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if err := c.Authorize(bc.key, bc.model); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkAuthorizeImplyTargets is the same key with
+// WithTargetGrantsImplyAliases on: the levels are applied one by one, and
+// an alias is allowed through its target's grant.
+func BenchmarkAuthorizeImplyTargets(b *testing.B) {
+	c, keyID := benchChecker(b, WithTargetGrantsImplyAliases(true))
+	targets := map[string]string{}
+	for i := range 200 {
+		targets[fmt.Sprintf("alias-%d", i)] = fmt.Sprintf("model-group-%d", i%60)
+	}
+	c.SetAliasTargets(targets)
+	for _, bc := range []struct{ name, model string }{
+		{"exact", "model-group-7"},
+		{"alias-via-target", "alias-67"}, // → model-group-7
+	} {
+		if err := c.Authorize(keyID, bc.model); err != nil {
+			b.Fatalf("%s: %v", bc.name, err)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := c.Authorize(keyID, bc.model); err != nil {
 						b.Fatal(err)
 					}
 				}

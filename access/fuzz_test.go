@@ -211,7 +211,7 @@ func checkScenario(t *testing.T, data []byte, verdicts map[string]int) {
 	check("initial")
 
 	for step := range g.n(6) {
-		switch g.n(6) {
+		switch g.n(9) {
 		case 0:
 			_, err := c.AddGroupMembers(ctx, g.pick(fuzzGroups), g.list(fuzzGrants, 2)...)
 			if err != nil && !errors.Is(err, ErrNotFound) {
@@ -245,6 +245,33 @@ func checkScenario(t *testing.T, data []byte, verdicts map[string]int) {
 			}
 		case 5:
 			if err := c.RecordSpend(g.pick(keys), 1); err != nil && !errors.Is(err, ErrUnknownKey) {
+				t.Fatal(err)
+			}
+		case 6:
+			if len(orgs) > 0 {
+				o, err := c.GetOrganization(g.pick(orgs))
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.Models = g.list(fuzzGrants, 3)
+				_, err = c.UpdateOrganization(ctx, o)
+				try(err)
+			}
+		case 7:
+			// Move a key to another team (or none), or unblock it.
+			k, err := c.GetKey(g.pick(keys))
+			if err == nil {
+				k.TeamID, k.Blocked = "", false
+				if len(teams) > 0 && g.n(2) == 1 {
+					k.TeamID = g.pick(teams)
+				}
+				_, err = c.UpdateKey(ctx, k)
+				try(err)
+			}
+		case 8:
+			// Replace an access group's members wholesale.
+			_, err := c.UpdateAccessGroup(ctx, AccessGroup{Name: g.pick(fuzzGroups), Members: g.list(fuzzGrants, 3)})
+			if err != nil && !errors.Is(err, ErrNotFound) {
 				t.Fatal(err)
 			}
 		}
