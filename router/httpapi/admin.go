@@ -28,7 +28,7 @@ type aliasJSON struct {
 	UsageCount   *int64            `json:"usage_count,omitempty"`
 
 	// Detail view only.
-	AccessGroups    []string    `json:"access_groups,omitempty"`
+	AccessGroups    []string    `json:"access_groups,omitzero"`
 	TeamsWithAccess *int        `json:"teams_with_access,omitempty"`
 	UsageStats      *usageStats `json:"usage_stats,omitempty"`
 }
