@@ -128,16 +128,12 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	}
 	defer g.Close()
 
-	h := httpapi.New(g.router, g.registry,
-		httpapi.WithAccess(g.access), httpapi.WithUsage(g.usage),
-		httpapi.WithHealthChecker(g.health), httpapi.WithMasterKey(master), httpapi.WithLogger(log))
-
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           h.Mux(),
+		Handler:           g.handler(master, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
@@ -181,6 +177,14 @@ type gateway struct {
 	router   *router.Router
 	health   *router.HealthChecker
 	stop     []func()
+}
+
+// handler returns the HTTP API over g's parts, as run serves it: every
+// endpoint, with master key auth in front of the admin API.
+func (g *gateway) handler(master string, log *slog.Logger) http.Handler {
+	return httpapi.New(g.router, g.registry,
+		httpapi.WithAccess(g.access), httpapi.WithUsage(g.usage),
+		httpapi.WithHealthChecker(g.health), httpapi.WithMasterKey(master), httpapi.WithLogger(log)).Mux()
 }
 
 func (g *gateway) Close() {
