@@ -63,6 +63,28 @@ type OpenAIConfig struct {
 	Azure *AzureConfig
 }
 
+// String formats c with the API key and the header values redacted, so that
+// a logged config leaks no secret.
+func (c OpenAIConfig) String() string {
+	type plain OpenAIConfig // without this method
+	if c.APIKey != "" {
+		c.APIKey = redacted
+	}
+	if len(c.Headers) > 0 {
+		h := make(map[string]string, len(c.Headers))
+		for k := range c.Headers {
+			h[k] = redacted
+		}
+		c.Headers = h
+	}
+	return fmt.Sprintf("%+v", plain(c))
+}
+
+// GoString is String, for the %#v verb.
+func (c OpenAIConfig) GoString() string { return "provider.OpenAIConfig" + c.String() }
+
+const redacted = "[redacted]"
+
 // AzureConfig holds the Azure OpenAI specifics of an OpenAIConfig.
 type AzureConfig struct {
 	// APIVersion is sent as the api-version query parameter. Empty:

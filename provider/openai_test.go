@@ -509,3 +509,16 @@ func TestOpenAICanceledBeforeCall(t *testing.T) {
 		t.Errorf("%d requests reached the server after cancellation", srv.Total())
 	}
 }
+
+func TestOpenAIConfigRedacts(t *testing.T) {
+	cfg := provider.OpenAIConfig{Name: "groq", APIKey: "sk-secret-1", Headers: map[string]string{"X-Api-Key": "hdr-secret-2"}}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		got := fmt.Sprintf(verb, cfg)
+		if strings.Contains(got, "secret") || !strings.Contains(got, "groq") || !strings.Contains(got, "X-Api-Key") {
+			t.Errorf("Sprintf(%s) = %s", verb, got)
+		}
+	}
+	if cfg.APIKey != "sk-secret-1" {
+		t.Error("String changed the config")
+	}
+}

@@ -42,8 +42,9 @@ func NewFake() *Fake { return &Fake{} }
 
 // Reply scripts one call of a Fake. The zero Reply is a canned success.
 type Reply struct {
-	// Response answers ChatCompletion. Nil: {Model: req.Model, one choice
-	// "ok" (the concatenated Chunks when they are set), Usage{10, 5, 15}}.
+	// Response answers ChatCompletion; its slices are shared by every call
+	// it answers. Nil: {Model: req.Model, one choice "ok" (the concatenated
+	// Chunks when they are set), Usage{10, 5, 15}}.
 	Response *openai.ChatCompletionResponse
 	// Err is returned as an *provider.Error: as is if it already is one,
 	// else classified with provider.Classify (Kind, Status and RetryAfter,
@@ -352,11 +353,11 @@ func (r *Reply) start(ctx context.Context, model string) error {
 func (r *Reply) kindError(model string) *provider.Error {
 	status := r.Status
 	if status == 0 {
-		status = typicalStatus[r.Kind]
+		status = typicalStatus(r.Kind)
 	}
 	code := r.Code
 	if code == "" {
-		code = typicalCode[r.Kind]
+		code = typicalCode(r.Kind)
 	}
 	return &provider.Error{
 		Kind:       r.Kind,
@@ -371,27 +372,41 @@ func (r *Reply) kindError(model string) *provider.Error {
 
 var errScripted = errors.New("providertest: scripted failure")
 
-// typicalStatus and typicalCode give a scripted error the status and code such
-// an error usually has. Read-only.
-var (
-	typicalStatus = map[provider.Kind]int{
-		provider.KindUnknown:       http.StatusInternalServerError,
-		provider.KindRateLimited:   http.StatusTooManyRequests,
-		provider.KindUnavailable:   http.StatusServiceUnavailable,
-		provider.KindContextWindow: http.StatusBadRequest,
-		provider.KindContentPolicy: http.StatusBadRequest,
-		provider.KindAuth:          http.StatusUnauthorized,
-		provider.KindNotFound:      http.StatusNotFound,
-		provider.KindBadRequest:    http.StatusBadRequest,
+// typicalStatus is the status an error of kind k usually has (0: none).
+func typicalStatus(k provider.Kind) int {
+	switch k {
+	case provider.KindUnknown:
+		return http.StatusInternalServerError
+	case provider.KindRateLimited:
+		return http.StatusTooManyRequests
+	case provider.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case provider.KindContextWindow, provider.KindContentPolicy, provider.KindBadRequest:
+		return http.StatusBadRequest
+	case provider.KindAuth:
+		return http.StatusUnauthorized
+	case provider.KindNotFound:
+		return http.StatusNotFound
 	}
-	typicalCode = map[provider.Kind]string{
-		provider.KindRateLimited:   "rate_limit_exceeded",
-		provider.KindContextWindow: "context_length_exceeded",
-		provider.KindContentPolicy: "content_filter",
-		provider.KindAuth:          "invalid_api_key",
-		provider.KindNotFound:      "model_not_found",
+	return 0
+}
+
+// typicalCode is the OpenAI error code an error of kind k usually has.
+func typicalCode(k provider.Kind) string {
+	switch k {
+	case provider.KindRateLimited:
+		return "rate_limit_exceeded"
+	case provider.KindContextWindow:
+		return "context_length_exceeded"
+	case provider.KindContentPolicy:
+		return "content_filter"
+	case provider.KindAuth:
+		return "invalid_api_key"
+	case provider.KindNotFound:
+		return "model_not_found"
 	}
-)
+	return ""
+}
 
 // asError returns err as a *provider.Error: err itself if it is one, else
 // a classification of it with r's Kind, Status and RetryAfter applied.
