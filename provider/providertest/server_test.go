@@ -457,3 +457,30 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkHandler is the Handler's own cost per request, without the
+// network: what a load test pays on the fake upstream's side.
+func BenchmarkHandler(b *testing.B) {
+	h := providertest.NewHandler()
+	for _, bm := range []struct{ name, path, body string }{
+		{"chat", "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say ok."}]}`},
+		{"stream", "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say ok."}]}`},
+		{"embeddings", "/v1/embeddings", `{"model":"text-embedding-3-small","input":["a","b"]}`},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				r := strings.NewReader(bm.body)
+				for pb.Next() {
+					r.Reset(bm.body)
+					req := httptest.NewRequest(http.MethodPost, bm.path, r)
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != 200 {
+						b.Fatalf("status %d", rec.Code)
+					}
+				}
+			})
+		})
+	}
+}
