@@ -193,6 +193,9 @@ func parse(data []byte, name string, o options) (*Config, error) {
 	l.top(scope{file: name}, root)
 	l.assignIDs()
 	l.checkNames()
+	if l.conv.exceeded && len(l.errs) == 0 {
+		l.fail(Location{File: name}, ErrInvalid, "%v", errTooComplex)
+	}
 	if len(l.errs) > 0 {
 		return nil, l.joined()
 	}
@@ -242,7 +245,7 @@ func (l *loader) top(s scope, root *yaml.Node) {
 		return
 	}
 	sections := map[string]pair{}
-	for _, p := range pairs(root) {
+	for _, p := range l.conv.pairs(root) {
 		if slices.Contains(topKeys, p.key) {
 			sections[p.key] = p
 			continue
@@ -285,7 +288,7 @@ func (l *loader) environment(s scope, p pair) {
 		return
 	}
 	l.env = map[string]string{}
-	for _, v := range pairs(n) {
+	for _, v := range l.conv.pairs(n) {
 		val := deref(v.v)
 		key := "environment_variables." + v.key
 		switch {
@@ -357,7 +360,7 @@ func (l *loader) includes(s scope, p pair) {
 			l.fail(is.at(root, ""), ErrInvalid, "an included file must be a map holding model_list, got %s", kindName(root))
 			continue
 		}
-		for _, ip := range pairs(root) {
+		for _, ip := range l.conv.pairs(root) {
 			switch ip.key {
 			case "model_list":
 				l.modelList(is, ip.v)

@@ -2,6 +2,7 @@ package litellm
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -209,7 +210,7 @@ func TestErrors(t *testing.T) {
 		{"alias self cycle", "", group + "router_settings:\n  model_group_alias: {a: a}\n",
 			ErrInvalid, []string{"alias cycle: a → a"}},
 		{"alias into cycle", "", group + "router_settings:\n  model_group_alias: {x: a, a: b, b: a}\n",
-			ErrInvalid, []string{"alias chain x → a → b → a leads into a cycle"}},
+			ErrInvalid, []string{"alias cycle: a → b → a", "alias chain x → a → … leads into a cycle"}},
 		{"alias shadows group", "", group + "router_settings:\n  model_group_alias: {g: g2}\n",
 			ErrInvalid, []string{"router_settings.model_group_alias.g", `alias "g" has the name of a model_list group`}},
 		{"alias to nothing", "", group + "router_settings:\n  model_group_alias: {a: nowhere}\n",
@@ -802,6 +803,42 @@ func TestAPIBase(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "nope") {
 			t.Errorf("error repeats the value of a variable: %v", err)
+		}
+	}
+}
+
+// TestHostileInputs: inputs that would take exponential or cubic time in a
+// naive loader finish at once (a regression here hangs the test).
+func TestHostileInputs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 {api_key: k}\n")
+	for i := 1; i <= 30; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d {<<: [*a%d, *a%d, *a%d, *a%d]}\n", i, i, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("model_list:\n  - model_name: g\n    litellm_params: {<<: *a30, model: openai/x}\n")
+	c, err := Parse([]byte(b.String()), "c.yaml")
+	if err != nil {
+		t.Fatalf("merge chain: %v", err)
+	}
+	if c.Deployments[0].APIKey != "k" {
+		t.Errorf("merged api_key = %q", c.Deployments[0].APIKey)
+	}
+
+	b.Reset()
+	b.WriteString("model_list:\n  - model_name: g\n    litellm_params: {model: openai/x, api_key: k}\nrouter_settings:\n  model_group_alias:\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "    a%d: a%d\n", i, i+1)
+	}
+	_, err = Parse([]byte(b.String()), "c.yaml")
+	if ps := problems(t, err); len(ps) != 1 || !strings.Contains(err.Error(), `alias "a4999" points at "a5000"`) {
+		t.Errorf("5000-alias chain to nowhere: want one problem, got %d: %.300v", len(ps), err)
+	}
+
+	for _, deep := range []string{strings.Repeat("[", 100000), strings.Repeat("{\"a\":", 100000)} {
+		for _, name := range []string{"c.yaml", "c.json"} {
+			if _, err := Parse([]byte(deep), name); !errors.Is(err, ErrSyntax) && !errors.Is(err, ErrInvalid) {
+				t.Errorf("%s, deep nesting: err = %.200v", name, err)
+			}
 		}
 	}
 }

@@ -58,7 +58,7 @@ func (l *loader) deployment(s scope, n *yaml.Node) {
 	}
 	var nameN, paramsN, infoN *yaml.Node
 	var extraKeys []pair
-	for _, p := range pairs(m) {
+	for _, p := range l.conv.pairs(m) {
 		switch p.key {
 		case "model_name":
 			nameN = p.v
@@ -109,7 +109,7 @@ func (l *loader) deployment(s scope, n *yaml.Node) {
 		return
 	}
 	pv := map[string]pair{}
-	for _, p := range pairs(params) {
+	for _, p := range l.conv.pairs(params) {
 		pv[p.key] = p
 	}
 	e := &entry{s: s, n: n, d: Deployment{ModelName: name, Source: fmt.Sprintf("%s:%d", s.file, m.Line)}}
@@ -141,7 +141,7 @@ func (l *loader) deployment(s scope, n *yaml.Node) {
 
 	// Display copy, secrets left out, os.environ/ references as written.
 	display := map[string]any{}
-	for _, p := range pairs(params) {
+	for _, p := range l.conv.pairs(params) {
 		if isSecretParam(p.key) {
 			continue
 		}
@@ -152,7 +152,7 @@ func (l *loader) deployment(s scope, n *yaml.Node) {
 	d.Params = display
 
 	var unused []string
-	for _, p := range pairs(params) {
+	for _, p := range l.conv.pairs(params) {
 		key := "litellm_params." + p.key
 		switch p.key {
 		case "model", "custom_llm_provider":
@@ -332,7 +332,7 @@ func (l *loader) modelInfo(s scope, n *yaml.Node, e *entry) {
 	}
 	d.Info, _ = info.(map[string]any)
 	var maxTokens int64
-	for _, p := range pairs(m) {
+	for _, p := range l.conv.pairs(m) {
 		key := "model_info." + p.key
 		switch p.key {
 		case "id":

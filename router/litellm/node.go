@@ -200,16 +200,19 @@ type pair struct {
 
 // pairs returns the entries of mapping n in order, with YAML merge keys
 // (<<: *anchor) expanded: explicit keys win over merged ones, earlier merged
-// maps over later ones. Duplicate explicit keys are reported separately by
-// checkDuplicates. n must already be dereferenced.
-func pairs(n *yaml.Node) []pair {
-	return appendPairs(nil, n, map[string]bool{}, 0)
+// maps over later ones. Each merged map is read once per call, and the work
+// counts against the converter's budget, so merge chains cannot explode.
+// Duplicate explicit keys are reported separately by checkDuplicates. n must
+// already be dereferenced.
+func (c *converter) pairs(n *yaml.Node) []pair {
+	return c.appendPairs(nil, n, map[string]bool{}, map[*yaml.Node]bool{}, 0)
 }
 
-func appendPairs(out []pair, n *yaml.Node, seen map[string]bool, depth int) []pair {
-	if n == nil || n.Kind != yaml.MappingNode || depth > 16 {
+func (c *converter) appendPairs(out []pair, n *yaml.Node, seen map[string]bool, done map[*yaml.Node]bool, depth int) []pair {
+	if n == nil || n.Kind != yaml.MappingNode || depth > maxDepth || done[n] || !c.spend(1+len(n.Content)/2) {
 		return out
 	}
+	done[n] = true
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -231,10 +234,10 @@ func appendPairs(out []pair, n *yaml.Node, seen map[string]bool, depth int) []pa
 		}
 		switch m.Kind {
 		case yaml.MappingNode:
-			out = appendPairs(out, m, seen, depth+1)
+			out = c.appendPairs(out, m, seen, done, depth+1)
 		case yaml.SequenceNode:
 			for _, e := range m.Content {
-				out = appendPairs(out, deref(e), seen, depth+1)
+				out = c.appendPairs(out, deref(e), seen, done, depth+1)
 			}
 		}
 	}
@@ -298,18 +301,27 @@ func joinKey(path, key string) string {
 // converter turns nodes into plain Go values (map[string]any, []any, string,
 // int64, float64, bool, nil) with a shared budget against alias bombs.
 type converter struct {
-	visits int
+	visits   int
+	exceeded bool // the budget ran out: the load must fail
+}
+
+// spend counts n units of work and reports whether the budget allows it.
+func (c *converter) spend(n int) bool {
+	c.visits += n
+	if c.visits > maxNodeVisits {
+		c.exceeded = true
+	}
+	return !c.exceeded
 }
 
 func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 	n = deref(n)
-	c.visits++
-	if n == nil || depth > maxDepth || c.visits > maxNodeVisits {
+	if n == nil || depth > maxDepth || !c.spend(1) {
 		return nil, errTooComplex
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		ps := pairs(n)
+		ps := c.pairs(n)
 		m := make(map[string]any, len(ps))
 		for _, p := range ps {
 			v, err := c.value(p.v, depth+1)

@@ -119,7 +119,7 @@ func (l *loader) routerSettings(s scope, p pair, sh *shared) {
 		return
 	}
 	rt := &l.cfg.Router
-	for _, q := range pairs(m) {
+	for _, q := range l.conv.pairs(m) {
 		key := "router_settings." + q.key
 		loc := s.at(q.k, key)
 		switch q.key {
@@ -171,7 +171,7 @@ func (l *loader) litellmSettings(s scope, p pair, sh *shared) {
 	if !ok || m == nil {
 		return
 	}
-	for _, q := range pairs(m) {
+	for _, q := range l.conv.pairs(m) {
 		key := "litellm_settings." + q.key
 		loc := s.at(q.k, key)
 		switch q.key {
@@ -244,7 +244,7 @@ func (l *loader) fallbackList(s scope, key string, q pair) *fallbackSet {
 			l.fail(fs.loc, ErrInvalid, "%s; item %d is %s%s", shape, i, kindName(iv), flat)
 			return nil
 		}
-		for _, kv := range pairs(iv) {
+		for _, kv := range l.conv.pairs(iv) {
 			itemKey := fmt.Sprintf("%s[%d].%s", key, i, kv.key)
 			loc := s.at(kv.k, itemKey)
 			to, ok := l.strList(s, itemKey, kv.v)
@@ -268,7 +268,7 @@ func (l *loader) aliases(s scope, q pair) {
 	if !ok || m == nil {
 		return
 	}
-	for _, p := range pairs(m) {
+	for _, p := range l.conv.pairs(m) {
 		key := "router_settings.model_group_alias." + p.key
 		loc := s.at(p.k, key)
 		if strings.TrimSpace(p.key) == "" {
@@ -281,7 +281,7 @@ func (l *loader) aliases(s scope, q pair) {
 		case v != nil && v.Kind == yaml.ScalarNode && !isNull(v):
 			a.Target = v.Value
 		case v != nil && v.Kind == yaml.MappingNode:
-			for _, f := range pairs(v) {
+			for _, f := range l.conv.pairs(v) {
 				switch f.key {
 				case "model":
 					a.Target, _ = l.str(s, key+".model", f.v, false)
@@ -310,7 +310,7 @@ func (l *loader) general(s scope, p pair) {
 		return
 	}
 	g := &l.cfg.General
-	for _, q := range pairs(m) {
+	for _, q := range l.conv.pairs(m) {
 		key := "general_settings." + q.key
 		switch q.key {
 		case "master_key":

@@ -155,56 +155,106 @@ func (l *loader) known(nm *names, name string) bool {
 	return nm.served(name) || nm.aliases[name] != nil || l.failed[name]
 }
 
-// checkAliases refuses aliases that shadow a group, loop, or lead nowhere.
-// It returns the aliases dropped because all they reached was skipped.
+// aliasEnd is where an alias chain ends.
+type aliasEnd int
+
+const (
+	endServed  aliasEnd = iota + 1 // a served name, or an entry already refused
+	endSkipped                     // a group whose every deployment was skipped
+	endBroken                      // an unknown name or a shadowing alias: reported
+	endCycle                       // part of an alias cycle: reported
+)
+
+// checkAliases refuses aliases that shadow a group, loop, or lead nowhere,
+// each problem once, in time linear in the number of aliases. It returns the
+// aliases dropped because all they reached was skipped.
 func (l *loader) checkAliases(nm *names) map[string]bool {
-	dropped := map[string]bool{}
 	names := make([]string, 0, len(nm.aliases))
 	for name := range nm.aliases {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	ends := map[string]aliasEnd{}
+	last := map[string]string{} // for endSkipped: the skipped group
 	for _, name := range names {
 		a := nm.aliases[name]
-		if nm.groups[name] {
+		switch {
+		case nm.groups[name]:
 			l.fail(a.loc, ErrInvalid, "alias %q has the name of a model_list group and would hide it", name)
-			continue
-		}
-		if nm.skipped[name] {
+			ends[name] = endBroken
+		case nm.skipped[name]:
 			l.fail(a.loc, ErrInvalid, "alias %q has the name of a model_list group (whose deployments were skipped)", name)
+			ends[name] = endBroken
+		}
+	}
+	for _, name := range names {
+		if ends[name] != 0 {
 			continue
 		}
-		chain := []string{name}
-		cur := a
-		for {
-			next := cur.Target
-			if i := slices.Index(chain, next); i >= 0 {
-				loop := append(chain[i:], next)
-				if i == 0 {
-					// Report each cycle once, on its first member by name.
-					if slices.Min(chain) == name {
-						l.fail(a.loc, ErrInvalid, "alias cycle: %s", strings.Join(loop, " → "))
-					}
-				} else {
-					l.fail(a.loc, ErrInvalid, "alias chain %s leads into a cycle", strings.Join(append(chain, next), " → "))
+		var chain []string      // aliases walked, in order
+		pos := map[string]int{} // index in chain
+		end, group := aliasEnd(0), ""
+		for cur := name; ; {
+			if e := ends[cur]; e != 0 {
+				end, group = e, last[cur]
+				if e == endCycle {
+					l.fail(nm.aliases[chain[0]].loc, ErrInvalid, "alias chain %s leads into a cycle", joinChain(append(slices.Clone(chain), cur, "…")))
+					end = endBroken
 				}
 				break
 			}
-			chain = append(chain, next)
-			if na := nm.aliases[next]; na != nil && !nm.groups[next] {
-				cur = na
-				continue
+			a := nm.aliases[cur]
+			if a == nil {
+				// cur is the final target.
+				switch {
+				case nm.served(cur), l.failed[cur]:
+					end = endServed
+				case nm.skipped[cur]:
+					end, group = endSkipped, cur
+				default:
+					prev := nm.aliases[chain[len(chain)-1]]
+					l.fail(prev.loc, ErrInvalid, "alias %q points at %q, which is not a model_list group, another alias, or a name a wildcard group serves", prev.Name, cur)
+					end = endBroken
+				}
+				break
 			}
-			switch {
-			case nm.served(next), l.failed[next]:
-			case nm.skipped[next]:
-				dropped[name] = true
-				l.warn(a.loc, "alias %q removed: every deployment of %q was skipped", name, next)
-			default:
-				l.fail(a.loc, ErrInvalid, "alias %q points at %q, which is not a model_list group, another alias, or a name a wildcard group serves", name, next)
+			if i, seen := pos[cur]; seen {
+				loop := append(slices.Clone(chain[i:]), cur)
+				first := slices.Min(chain[i:])
+				l.fail(nm.aliases[first].loc, ErrInvalid, "alias cycle: %s", joinChain(loop))
+				for _, c := range chain[i:] {
+					ends[c] = endCycle
+				}
+				end = endBroken
+				if i > 0 {
+					l.fail(nm.aliases[chain[0]].loc, ErrInvalid, "alias chain %s leads into a cycle", joinChain(append(slices.Clone(chain[:i+1]), "…")))
+				}
+				chain = chain[:i]
+				break
 			}
-			break
+			pos[cur] = len(chain)
+			chain = append(chain, cur)
+			cur = a.Target
+		}
+		for _, c := range chain {
+			ends[c], last[c] = end, group
+		}
+	}
+	dropped := map[string]bool{}
+	for _, name := range names {
+		if ends[name] == endSkipped {
+			dropped[name] = true
+			l.warn(nm.aliases[name].loc, "alias %q removed: every deployment of %q was skipped", name, last[name])
 		}
 	}
 	return dropped
+}
+
+// joinChain writes names as "a → b → c", eliding the middle of long chains.
+func joinChain(names []string) string {
+	const keep = 5
+	if len(names) > 2*keep {
+		names = append(append(slices.Clone(names[:keep]), "…"), names[len(names)-keep:]...)
+	}
+	return strings.Join(names, " → ")
 }
