@@ -74,8 +74,8 @@ var corpus = map[string]struct{ plain, skip outcome }{
 		loadsSkipping(2, 2),
 	},
 	"litellm_proxy__proxy_config.yaml": {
-		refused(ErrSyntax, "proxy_config.yaml:24:", "invalid YAML"),
-		refused(ErrSyntax, "proxy_config.yaml:24:", "invalid YAML"),
+		refused(ErrSyntax, "proxy_config.yaml:25:", "invalid YAML"),
+		refused(ErrSyntax, "proxy_config.yaml:25:", "invalid YAML"),
 	},
 	"root__proxy_server_config.yaml": {
 		refused(ErrUnsupported, `model_list[5] "sagemaker-completion-model"`, `provider "sagemaker"`,

@@ -38,7 +38,8 @@
 //     precedence for os.environ/NAME references in this config.
 //
 // Every other key, at any level the loader reads, is named in a Warning and
-// otherwise ignored.
+// otherwise ignored; model_info is the exception, being free-form metadata
+// (description, supports_vision, …) kept whole in Deployment.Info.
 //
 // # Providers
 //
@@ -51,13 +52,15 @@
 // bedrock; gemini-… is vertex_ai, as in LiteLLM (write gemini/… for Google
 // AI Studio). custom_llm_provider, when given, names the provider instead.
 //
-// modelroute calls only OpenAI-compatible endpoints. A deployment whose
-// provider has none (bedrock, vertex_ai, sagemaker, text-completion-openai,
-// auto_router, …) is an ErrUnsupported error naming the entry and the
-// provider, unless WithSkipUnsupported is given: then it is left out and
-// named in a Warning, as is every alias or fallback that only reached it. A
-// prefix LiteLLM does not define ("mistralai/…") is ErrUnknownProvider.
-// Nothing is dropped silently.
+// modelroute calls only OpenAI-compatible endpoints, those of the prefixes in
+// its provider table (provider.DefaultTable, or the table given with
+// WithTable). A deployment of any other LiteLLM provider (bedrock, vertex_ai,
+// sagemaker, cohere, azure_ai, text-completion-openai, auto_router, …) is an
+// ErrUnsupported error naming the entry and the provider, unless
+// WithSkipUnsupported is given: then it is left out and named in a Warning,
+// as is every alias or fallback that only reached it. A prefix LiteLLM does
+// not define ("mistralai/…") is ErrUnknownProvider. Nothing is dropped
+// silently.
 //
 // When api_key is absent, the provider's usual variable (OPENAI_API_KEY,
 // AZURE_API_KEY, …) is read through the same lookup, as LiteLLM does at call
@@ -73,6 +76,13 @@
 // deployment state. Identical entries (LiteLLM configs have them, to weight
 // a group) would hash alike: the second gets "-2" appended, the third "-3",
 // and so on, so every entry stays its own deployment.
+//
+// # Building a router
+//
+// Config.RouterConfig turns a Config into a router.Config, building each
+// deployment's provider.Provider (by default with provider.NewOpenAI, see
+// OpenAIProviders and Deployment.OpenAIConfig). Aliases go to the
+// alias.Registry given to router.New.
 //
 // # Errors and secrets
 //

@@ -59,7 +59,12 @@ func parseDocument(data []byte, name string) (*yaml.Node, *Error) {
 }
 
 // yamlError turns a yaml.v3 error ("yaml: line 8: found unexpected end of
-// stream") into an *Error carrying the line.
+// stream") into an *Error carrying the 1-based line.
+//
+// yaml.v3 reports the line where the broken construct starts, from 0-based
+// marks: scanner errors add one, parser errors do not, and a mark on the
+// first line is left out. The parser's problems are the fixed texts of
+// yaml.v3's parserc.go, so they are recognised here to correct the line.
 func yamlError(name, what string, err error) *Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
@@ -70,6 +75,13 @@ func yamlError(name, what string, err error) *Error {
 				msg = strings.TrimSpace(rest[i+1:])
 			}
 		}
+	}
+	switch {
+	case line == 0:
+		line = 1
+	case strings.HasPrefix(msg, "did not find expected"), strings.HasPrefix(msg, "found duplicate %"),
+		msg == "found incompatible YAML document", msg == "found undefined tag handle":
+		line++
 	}
 	return &Error{Location{File: name, Line: line}, &problem{ErrSyntax, what + ": " + msg}}
 }
