@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -254,4 +256,42 @@ func rawEntries(t *testing.T, path string) int {
 		n += rawEntries(t, filepath.Join(filepath.Dir(path), inc))
 	}
 	return n
+}
+
+// TestLoadConcurrent: Load shares no state between calls; loading every
+// corpus file from many goroutines at once (under -race) gives the results
+// of loading them one by one.
+func TestLoadConcurrent(t *testing.T) {
+	files := corpusFiles(t)
+	type result struct {
+		cfg *Config
+		err string
+	}
+	load := func(name string) result {
+		c, err := Load(filepath.Join(corpusDir, name), WithEnv(fakeEnv), WithSkipUnsupported())
+		if err != nil {
+			return result{err: err.Error()}
+		}
+		return result{cfg: c}
+	}
+	want := map[string]result{}
+	for _, name := range files {
+		want[name] = load(name)
+	}
+	var wg sync.WaitGroup
+	got := make([][]result, 4)
+	for i := range got {
+		got[i] = make([]result, len(files))
+		for j, name := range files {
+			wg.Go(func() { got[i][j] = load(name) })
+		}
+	}
+	wg.Wait()
+	for i := range got {
+		for j, name := range files {
+			if diff := cmp.Diff(want[name], got[i][j], cmp.AllowUnexported(result{})); diff != "" {
+				t.Errorf("%s, concurrent load %d (-sequential +concurrent):\n%s", name, i, diff)
+			}
+		}
+	}
 }

@@ -37,9 +37,6 @@ func (l *loader) modelList(s scope, n *yaml.Node) {
 	}
 }
 
-// entryKeys are the keys of a model_list entry.
-var entryKeys = []string{"model_name", "litellm_params", "model_info"}
-
 // typedParams are the litellm_params read into Deployment fields.
 var typedParams = []string{
 	"model", "custom_llm_provider", "api_base", "api_key", "api_version", "organization",
