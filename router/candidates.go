@@ -138,11 +138,20 @@ func (c *Candidates) Next() uint64 { return c.tier.seq.Add(1) - 1 }
 // share of traffic, so Eligible may answer differently on each call.
 func (c *Candidates) Eligible(i int) bool {
 	d := c.tier.deps[i]
-	if c.reason(d) != ReasonCandidate {
+	st := d.st
+	if d.plain && len(c.tags) == 0 && len(c.rejected) == 0 && (c.allowTried || len(c.tried) == 0) {
+		// The common case, inlined: only the circuit and health matter.
+		if st.probeDown.Load() {
+			return false
+		}
+		if u := st.cooldownUntil.Load(); u != 0 && (c.now < u || st.needsProbe.Load() && st.probing.Load()) {
+			return false
+		}
+	} else if c.reason(d) != ReasonCandidate {
 		return false
 	}
-	if !c.noRamp && c.set.slowStart > 0 && d.st.recoveredAt.Load() != 0 {
-		if r := d.st.ramp(c.now, c.set.slowStart); r < 1 && c.Float64() >= r {
+	if r := st.recoveredAt.Load(); r != 0 && !c.noRamp && c.set.slowStart > 0 {
+		if ramp := st.ramp(c.now, c.set.slowStart); ramp < 1 && c.Float64() >= ramp {
 			return false
 		}
 	}

@@ -132,6 +132,7 @@ type dep struct {
 	tier     int // normalized order: positive orders, then unset
 	timeout  time.Duration
 	stimeout time.Duration
+	plain    bool // no limits, no context window: eligibility is the circuit alone
 	st       *state
 }
 

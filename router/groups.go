@@ -18,6 +18,7 @@ import (
 type table struct {
 	set      settings
 	strategy Strategy
+	trusted  bool              // strategy is built in: it only returns eligible indexes
 	groups   map[string]*group // exact groups
 	wild     []*group          // wildcard groups, most specific first
 	deps     []*dep            // every deployment, in config order
@@ -96,7 +97,7 @@ func compile(cfg *Config, states, next map[string]*state) *table {
 		if err != nil {
 			s = WeightedRandom{}
 		}
-		t.strategy = s
+		t.strategy, t.trusted = s, true
 	}
 	byName := map[string]*group{}
 	var order []*group
@@ -118,6 +119,7 @@ func compile(cfg *Config, states, next map[string]*state) *table {
 		}
 		d.timeout = cmp.Or(d.Timeout, t.set.defaultTimout)
 		d.stimeout = cmp.Or(d.StreamTimeout, d.timeout)
+		d.plain = d.ContextWindow == 0 && d.MaxParallel == 0 && d.RPM == 0 && d.TPM == 0
 		if d.Mode == "" {
 			d.Mode = "chat"
 		}

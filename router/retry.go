@@ -380,15 +380,21 @@ func (c *call) pickTiers(g *group, now int64) (*dep, bool) {
 // one, a parallel slot and a request of its rpm. It reports whether the
 // attempt is the probe, and whether d was acquired.
 func (c *call) acquire(d *dep, now int64) (probe, ok bool) {
-	if c.cand.reason(d) != ReasonCandidate {
+	if !c.tab.trusted && c.cand.reason(d) != ReasonCandidate {
+		// A custom strategy may return what Eligible refused.
 		return false, false
 	}
 	st := d.st
-	if st.phase(now, c.tab.set.slowStart) == phaseHalfOpen {
-		if !st.probing.CompareAndSwap(false, true) {
-			return false, false
+	if u := st.cooldownUntil.Load(); u != 0 {
+		if now < u {
+			return false, false // started cooling since Eligible
 		}
-		probe = true
+		if st.needsProbe.Load() {
+			if !st.probing.CompareAndSwap(false, true) {
+				return false, false // another request took the probe
+			}
+			probe = true
+		}
 	}
 	if n := st.inflight.Add(1); d.MaxParallel > 0 && n > int64(d.MaxParallel) {
 		st.inflight.Add(-1)
@@ -564,10 +570,13 @@ func (c *call) attempts() []Attempt {
 	if c.n == 0 {
 		return nil
 	}
+	src := c.atts[:min(c.n, len(c.atts))]
 	if c.moreAtts != nil {
-		return append([]Attempt(nil), c.moreAtts...)
+		src = c.moreAtts
 	}
-	return append([]Attempt(nil), c.atts[:c.n]...)
+	out := make([]Attempt, len(src))
+	copy(out, src)
+	return out
 }
 
 // route returns the request's Route.

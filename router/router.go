@@ -212,10 +212,30 @@ func (r *Router) getCall(ctx context.Context, op string, opts []CallOption) *cal
 	return c
 }
 
+// putCall resets c and returns it to the pool. Only what the next request
+// reads before writing is reset (clearing the whole call costs more than
+// the rest of a pick); the request copies in c are overwritten by the next
+// request of their kind.
 func (r *Router) putCall(c *call) {
 	rng := c.cand.rng
-	*c = call{}
-	c.cand.rng = rng
+	c.cand = Candidates{rng: rng}
+	clear(c.atts[:min(c.n, len(c.atts))])
+	clear(c.triedBuf[:])
+	clear(c.rejBuf[:])
+	switch c.op {
+	case CallChat:
+		c.resp = openai.ChatCompletionResponse{}
+	case CallEmbeddings:
+		c.eresp = openai.EmbeddingResponse{}
+	case CallStream:
+		c.first = openai.ChatCompletionStreamResponse{}
+	}
+	c.r, c.tab, c.ctx, c.op, c.opts = nil, nil, nil, "", callOptions{}
+	c.res, c.start = alias.Resolution{}, time.Time{}
+	c.moreAtts, c.n = nil, 0
+	c.dep, c.probe, c.group, c.target, c.upstream, c.fallback = nil, false, nil, "", "", false
+	c.stream, c.emptyEOF, c.cancel = nil, false, nil
+	c.lastKind, c.lastRetryAfter, c.cooling, c.ruledOutCW, c.clockUsed = 0, 0, false, false, false
 	r.calls.Put(c)
 }
 

@@ -3,8 +3,10 @@ package router
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -172,3 +174,86 @@ func TestClose(t *testing.T) {
 }
 
 var _ = provider.KindUnknown
+
+// putCall must leave nothing of a request behind that the next one reads:
+// every field but the request copies (overwritten before use) and the
+// random state is zero after it, including fields added later.
+func TestPutCallResetsEverything(t *testing.T) {
+	d, _ := fakeDep("a", "g", "openai/m")
+	r := mustNew(t, nil, Config{Deployments: []Deployment{d}})
+	c := new(call)
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		f = reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+		fillNonZero(f)
+	}
+	c.n = len(c.atts) // the attempts made fill atts
+	c.op = CallChat
+	r.putCall(c)
+	v = reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		switch name {
+		case "req", "ereq":
+			continue
+		case "cand":
+			if c.cand.rng == 0 {
+				t.Error("putCall lost the random state")
+			}
+			cv := reflect.ValueOf(&c.cand).Elem()
+			for j := range cv.NumField() {
+				if n := cv.Type().Field(j).Name; n != "rng" && !cv.Field(j).IsZero() {
+					t.Errorf("putCall leaves cand.%s set", n)
+				}
+			}
+			continue
+		case "eresp", "first":
+			continue // reset by the op that used them (here: chat)
+		}
+		if !v.Field(i).IsZero() {
+			t.Errorf("putCall leaves field %s set", name)
+		}
+	}
+}
+
+// fillNonZero sets v to a non-zero value where it can.
+func fillNonZero(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Uint64:
+		v.SetUint(1)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+	case reflect.Array:
+		for i := range v.Len() {
+			fillNonZero(v.Index(i))
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Field(i)
+			fillNonZero(reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem())
+		}
+	case reflect.Func:
+		v.Set(reflect.MakeFunc(v.Type(), func([]reflect.Value) []reflect.Value {
+			out := make([]reflect.Value, v.Type().NumOut())
+			for i := range out {
+				out[i] = reflect.Zero(v.Type().Out(i))
+			}
+			return out
+		}))
+	case reflect.Interface:
+		if v.Type() == reflect.TypeFor[error]() {
+			v.Set(reflect.ValueOf(errors.New("x")))
+		} else if v.Type() == reflect.TypeFor[context.Context]() {
+			v.Set(reflect.ValueOf(context.Background()))
+		}
+	}
+}
