@@ -63,6 +63,7 @@ func TestBadInput(t *testing.T) {
 	before := up.Total()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			g := g.with(t)
 			e := wantError(t, c.name, g.do("POST", c.path, c.key, c.body), c.status, c.code)
 			if c.param != "" && (e.Param == nil || *e.Param != c.param) {
 				t.Errorf("%s: param %v, want %q", c.name, e.Param, c.param)

@@ -155,9 +155,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// testGateway is a gateway started with run() on 127.0.0.1:0.
+// testGateway is a gateway started with run() on 127.0.0.1:0, as seen from
+// one test: its helpers report to t. Subtests use g.with(t).
 type testGateway struct {
-	t      testing.TB
+	t testing.TB
+	*gatewayProc
+}
+
+// with returns g reporting to t (a subtest).
+func (g *testGateway) with(t testing.TB) *testGateway {
+	return &testGateway{t: t, gatewayProc: g.gatewayProc}
+}
+
+// gatewayProc is one run of the gateway.
+type gatewayProc struct {
 	base   string // http://127.0.0.1:PORT
 	state  string
 	config string
@@ -184,7 +195,7 @@ func writeConfig(t testing.TB, tmpl string, up *upstream) string {
 func startGateway(t testing.TB, config, state string) *testGateway {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &testGateway{t: t, state: state, config: config, log: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	g := &testGateway{t: t, gatewayProc: &gatewayProc{state: state, config: config, log: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}}
 	ready := make(chan string, 1)
 	go func() {
 		g.done <- run(ctx, []string{"-config", config, "-state", state, "-addr", "127.0.0.1:0"}, g.log, ready)
@@ -219,7 +230,7 @@ func seedGateway(t testing.TB) (*testGateway, *upstream) {
 
 // stop cancels run's context and waits for it to return (graceful
 // shutdown); it returns run's error. Safe to call more than once.
-func (g *testGateway) stop() error {
+func (g *gatewayProc) stop() error {
 	g.once.Do(func() {
 		g.cancel()
 		select {
@@ -249,6 +260,16 @@ func (g *testGateway) do(method, path, key string, body any) response {
 
 func doURL(t testing.TB, method, url, key string, body any) response {
 	t.Helper()
+	r, err := tryDo(method, url, key, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// tryDo is doURL for goroutines other than the test's: it returns what
+// went wrong instead of failing the test.
+func tryDo(method, url, key string, body any) (response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -259,7 +280,7 @@ func doURL(t testing.TB, method, url, key string, body any) response {
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			return response{}, err
 		}
 		rd = bytes.NewReader(j)
 	}
@@ -267,7 +288,7 @@ func doURL(t testing.TB, method, url, key string, body any) response {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -277,14 +298,14 @@ func doURL(t testing.TB, method, url, key string, body any) response {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
+		return response{}, fmt.Errorf("%s %s: reading the answer: %w", method, url, err)
 	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
 // chatBody is a minimal chat completion request for model.

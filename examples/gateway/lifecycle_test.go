@@ -159,9 +159,9 @@ func TestRepointUnderTraffic(t *testing.T) {
 				return
 			default:
 			}
-			r := doURL(t, "PUT", g.base+aliasPath("flip"), m, map[string]any{"litellm_model": targets[i%2]})
-			if r.Status != 200 {
-				failures <- "PUT: " + r.String()
+			r, err := tryDo("PUT", g.base+aliasPath("flip"), m, map[string]any{"litellm_model": targets[i%2]})
+			if err != nil || r.Status != 200 {
+				failures <- fmt.Sprintf("PUT: %v %v", r, err)
 				return
 			}
 			flips.Add(1)

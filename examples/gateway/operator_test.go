@@ -71,6 +71,7 @@ func TestSeedOperatorEndpoints(t *testing.T) {
 	key := testMasterKey
 
 	t.Run("models", func(t *testing.T) {
+		g := g.with(t)
 		for _, p := range []string{"/v1/models", "/models"} {
 			r := g.do("GET", p, key, nil)
 			mustStatus(t, p, r, 200)
@@ -84,6 +85,7 @@ func TestSeedOperatorEndpoints(t *testing.T) {
 	})
 
 	t.Run("model/info", func(t *testing.T) {
+		g := g.with(t)
 		type row struct {
 			ModelName string         `json:"model_name"`
 			Params    map[string]any `json:"litellm_params"`
@@ -119,6 +121,7 @@ func TestSeedOperatorEndpoints(t *testing.T) {
 	})
 
 	t.Run("model_group/info", func(t *testing.T) {
+		g := g.with(t)
 		r := g.do("GET", "/model_group/info", key, nil)
 		mustStatus(t, "/model_group/info", r, 200)
 		noSecret(t, "/model_group/info", r)
@@ -144,6 +147,7 @@ func TestSeedOperatorEndpoints(t *testing.T) {
 	})
 
 	t.Run("hidden alias routes", func(t *testing.T) {
+		g := g.with(t)
 		before := up.CountModel(upGroup1A) + up.CountModel(upGroup1B)
 		r := g.chat(key, "hidden-1")
 		mustStatus(t, "chat hidden-1", r, 200)
@@ -161,6 +165,7 @@ func TestSeedOperatorEndpoints(t *testing.T) {
 	})
 
 	t.Run("health", func(t *testing.T) {
+		g := g.with(t)
 		type endpoint struct {
 			ModelID string `json:"model_id"`
 			Model   string `json:"model"`
@@ -209,6 +214,7 @@ func TestSeedOperatorEndpoints(t *testing.T) {
 	})
 
 	t.Run("open probes", func(t *testing.T) {
+		g := g.with(t)
 		for _, p := range []string{"/health/liveliness", "/health/readiness"} {
 			mustStatus(t, p+" without a key", g.do("GET", p, "", nil), 200)
 		}
@@ -248,6 +254,7 @@ func TestSeedKeys(t *testing.T) {
 	openKey := g.generateKey(map[string]any{})
 
 	t.Run("alias key", func(t *testing.T) {
+		g := g.with(t)
 		if diff := cmp.Diff([]string{"alias-1"}, g.modelIDs(aliasKey)); diff != "" {
 			t.Errorf("GET /v1/models for a key granted alias-1 (-want +got):\n%s", diff)
 		}
@@ -296,6 +303,7 @@ func TestSeedKeys(t *testing.T) {
 	})
 
 	t.Run("group key", func(t *testing.T) {
+		g := g.with(t)
 		if diff := cmp.Diff([]string{"model-group-1"}, g.modelIDs(groupKey)); diff != "" {
 			t.Errorf("GET /v1/models for a key granted model-group-1 (-want +got):\n%s", diff)
 		}
@@ -307,6 +315,7 @@ func TestSeedKeys(t *testing.T) {
 	})
 
 	t.Run("unrestricted key", func(t *testing.T) {
+		g := g.with(t)
 		ids := g.modelIDs(openKey)
 		sort.Strings(ids)
 		if diff := cmp.Diff([]string{"alias-1", "model-group-1"}, ids); diff != "" {
@@ -317,7 +326,28 @@ func TestSeedKeys(t *testing.T) {
 		}
 	})
 
+	t.Run("key alias", func(t *testing.T) {
+		g := g.with(t)
+		// A key's own alias ("aliases" in /key/generate) routes to its
+		// target for that key only, and answers under the name called.
+		k := g.generateKey(map[string]any{"models": []string{"alias-1"}, "aliases": map[string]string{"mine": "model-group-1"}})
+		r := g.chat(k, "mine")
+		mustStatus(t, "key alias: chat mine", r, 200)
+		if got := r.Header.Get("x-modelroute-model-group"); got != "model-group-1" {
+			t.Errorf("key alias: chat mine routed to %q, want model-group-1", got)
+		}
+		if mdl := decodeJSON[struct{ Model string }](t, "chat mine", r).Model; mdl != "mine" {
+			t.Errorf("key alias: chat mine answered model %q, want mine", mdl)
+		}
+		wantError(t, "key alias: chat model-group-1", g.chat(k, "model-group-1"), 403, "model_access_denied")
+		// Another key does not have it (refused or unknown, either way).
+		if r := g.chat(aliasKey, "mine"); r.Status != 403 && r.Status != 404 {
+			t.Errorf("another key: chat mine: %s, want 403 or 404", r)
+		}
+	})
+
 	t.Run("unknown name for a restricted key", func(t *testing.T) {
+		g := g.with(t)
 		// Whether the name exists must not matter to a key that may not use
 		// it: refused, naming only the name asked for.
 		r := g.chat(aliasKey, "no-such-model")
@@ -331,7 +361,7 @@ func TestSeedKeys(t *testing.T) {
 		}
 	})
 
-	if n := up.CountModel(upGroup1A) + up.CountModel(upGroup1B); n != 5 {
-		t.Errorf("upstream chat calls: %d, want 5 (the allowed calls only)", n)
+	if n := up.CountModel(upGroup1A) + up.CountModel(upGroup1B); n != 6 {
+		t.Errorf("upstream chat calls: %d, want 6 (the allowed calls only)", n)
 	}
 }
