@@ -321,7 +321,7 @@ func (c *conformance) errors(t *testing.T) {
 		want  want
 	}{
 		{"400", Fault{Status: 400}, want{kind: provider.KindBadRequest, status: 400}},
-		{"400 context_length_exceeded", Fault{Status: 400, Code: "context_length_exceeded"}, want{kind: provider.KindContextWindow, status: 400, code: "context_length_exceeded"}},
+		{"400 context_length_exceeded", ContextLengthExceeded(), want{kind: provider.KindContextWindow, status: 400, code: "context_length_exceeded"}},
 		{"400 content_filter", Fault{Status: 400, Code: "content_filter"}, want{kind: provider.KindContentPolicy, status: 400, code: "content_filter"}},
 		{"400 content_policy_violation", Fault{Status: 400, Code: "content_policy_violation"}, want{kind: provider.KindContentPolicy, status: 400, code: "content_policy_violation"}},
 		{"401", Fault{Status: 401}, want{kind: provider.KindAuth, status: 401}},
@@ -331,6 +331,7 @@ func (c *conformance) errors(t *testing.T) {
 		{"413", Fault{Status: 413}, want{kind: provider.KindBadRequest, status: 413}},
 		{"422", Fault{Status: 422}, want{kind: provider.KindBadRequest, status: 422}},
 		{"429", Fault{Status: 429}, want{kind: provider.KindRateLimited, status: 429, code: "rate_limit_exceeded"}},
+		{"429 with Retry-After", RateLimited(4 * time.Second), want{kind: provider.KindRateLimited, status: 429, code: "rate_limit_exceeded", retryAfter: 4 * time.Second}},
 		{"429 insufficient_quota", Fault{Status: 429, Code: "insufficient_quota"}, want{kind: provider.KindRateLimited, status: 429}},
 		{"500", Fault{Status: 500}, want{kind: provider.KindUnavailable, status: 500}},
 		{"502", Fault{Status: 502}, want{kind: provider.KindUnavailable, status: 502}},
@@ -404,7 +405,7 @@ func (c *conformance) contentFilter(t *testing.T) {
 	for _, m := range methods[:2] {
 		t.Run(m.name, func(t *testing.T) {
 			srv, p := c.setup(t)
-			srv.SetFault("", Fault{FinishReason: openai.FinishReasonContentFilter})
+			srv.SetFault("", ContentFiltered())
 			err := m.call(t.Context(), p)
 			checkError(t, m.name, err, want{kind: provider.KindContentPolicy})
 			wantCalls(t, srv, 1)

@@ -17,6 +17,6 @@
 //
 // Lifecycle: NewFake → script → use; NewServer → SetFault → use → Close.
 // Everything here is safe for concurrent use, holds no package-level mutable
-// state and does nothing on the network but loopback. The zero values of
-// Fake, Handler and Server are not usable; use the constructors.
+// state and does nothing on the network but loopback. The zero Fake is ready
+// to use; Handler and Server need their constructors.
 package providertest

@@ -22,7 +22,8 @@ const FakeName = "fake"
 // queue filled by Enqueue, else the default (SetDefault); with no script at
 // all it answers a canned success at once. Every call is recorded.
 //
-// A Fake is safe for concurrent use. The zero Fake is not usable; call NewFake.
+// A Fake is safe for concurrent use. The zero Fake is ready to use, like the
+// one NewFake returns.
 type Fake struct {
 	mu       sync.Mutex
 	queue    []Reply            // guarded by mu

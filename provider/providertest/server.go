@@ -72,6 +72,27 @@ type Fault struct {
 	Times int
 }
 
+// RateLimited is the fault of an upstream over its rate limit: 429
+// rate_limit_exceeded, with Retry-After when retryAfter is positive.
+func RateLimited(retryAfter time.Duration) Fault {
+	return Fault{Status: http.StatusTooManyRequests, Code: "rate_limit_exceeded", RetryAfter: retryAfter}
+}
+
+// ContextLengthExceeded is OpenAI's answer to a prompt longer than the
+// model's context window: 400 context_length_exceeded.
+func ContextLengthExceeded() Fault {
+	return Fault{
+		Status: http.StatusBadRequest, Code: "context_length_exceeded", Type: "invalid_request_error",
+		Message: "providertest: this model's maximum context length was exceeded",
+	}
+}
+
+// ContentFiltered is an answer cut by the upstream's content filter:
+// finish_reason "content_filter".
+func ContentFiltered() Fault {
+	return Fault{FinishReason: openai.FinishReasonContentFilter}
+}
+
 // Request is a request as a Handler received it.
 type Request struct {
 	Method   string
