@@ -232,6 +232,12 @@ func TestKeyAlias(t *testing.T) {
 	if resp.Model != "mine" {
 		t.Errorf("response model %q, want mine", resp.Model)
 	}
+	// Listed, as it is usable; the target is not (the key is granted
+	// "mine" only).
+	_, out := fx.do(t, "GET", "/v1/models", key, "")
+	if !strings.Contains(out, `"id":"mine"`) || strings.Contains(out, "model-group-2") {
+		t.Errorf("models of a key with its own alias: %s", out)
+	}
 }
 
 // A streamed answer is SSE: every chunk names the requested model, the

@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"context"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/modelroute/modelroute/router"
 )
@@ -13,8 +16,54 @@ func (h *Handler) Models() http.Handler {
 		writeJSON(w, http.StatusOK, struct {
 			Object string         `json:"object"`
 			Data   []router.Model `json:"data"`
-		}{"list", h.rt.Models(h.allowFunc(r.Context()))})
+		}{"list", h.models(r.Context())})
 	})
+}
+
+// models lists what the caller may use: the catalog's names through the
+// Checker, then the key's own aliases, which it may always call.
+func (h *Handler) models(ctx context.Context) []router.Model {
+	ms := h.rt.Models(h.allowFunc(ctx))
+	p, _ := PrincipalFrom(ctx)
+	if h.ac == nil || p.Master || h.ac.CheckKey(p.KeyID) != nil {
+		return ms
+	}
+	k, err := h.ac.GetKey(p.KeyID)
+	if err != nil || len(k.Aliases) == 0 {
+		return ms
+	}
+	listed := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		listed[m.ID] = true
+	}
+	var all []router.Model // the whole catalog, read once if needed
+	for _, name := range slices.Sorted(maps.Keys(k.Aliases)) {
+		if listed[name] {
+			continue
+		}
+		target := k.Aliases[name]
+		if h.reg != nil {
+			res, err := h.reg.Resolve(target)
+			if err != nil {
+				continue // disabled or gone: not usable, so not listed
+			}
+			target = res.Target
+		}
+		if !h.rt.Known(target) {
+			continue
+		}
+		if all == nil {
+			all = h.rt.Models(nil)
+		}
+		m := router.Model{ID: name, Object: "model", Created: k.Created.Unix(), OwnedBy: "modelroute"}
+		for _, c := range all {
+			if c.ID == target {
+				m.OwnedBy = c.OwnedBy
+			}
+		}
+		ms = append(ms, m)
+	}
+	return ms
 }
 
 // ModelInfo serves GET /model/info: one row per deployment per name the
