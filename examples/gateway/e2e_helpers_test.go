@@ -214,6 +214,9 @@ func startGateway(t testing.TB, config, state string) *testGateway {
 		if err := g.stop(); err != nil {
 			t.Errorf("gateway: run returned %v", err)
 		}
+		if l := g.log.String(); strings.Contains(l, upstreamSecret) || strings.Contains(l, testMasterKey) {
+			t.Errorf("the gateway's log contains the upstream API key or the master key")
+		}
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", g.log)
 		}

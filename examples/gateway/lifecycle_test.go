@@ -292,6 +292,8 @@ func TestStreamClientDisconnect(t *testing.T) {
 	mustStatus(t, "chat after the disconnect", g.chat(testMasterKey, "model-group-1"), 200)
 	up.ClearFaults()
 	mustStatus(t, "chat slow-alias after the disconnect", g.chat(testMasterKey, "slow-alias"), 200)
+	// Usage counts successful calls: the abandoned stream is not one.
+	g.waitUsage(t, "slow-alias", 1)
 }
 
 // TestGracefulShutdown: requests in flight when the gateway's context is

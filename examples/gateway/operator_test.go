@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"sort"
 	"strings"
@@ -363,5 +364,107 @@ func TestSeedKeys(t *testing.T) {
 
 	if n := up.CountModel(upGroup1A) + up.CountModel(upGroup1B); n != 6 {
 		t.Errorf("upstream chat calls: %d, want 6 (the allowed calls only)", n)
+	}
+}
+
+// wildConfig has a wildcard group serving openai/<anything>.
+const wildConfig = `
+model_list:
+  - model_name: model-group-1
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s, api_key: ` + upstreamSecret + `}
+    model_info: {id: dep-a}
+  - model_name: "openai/*"
+    litellm_params: {model: "openai/*", api_base: %[1]s, api_key: ` + upstreamSecret + `}
+    model_info: {id: dep-wild}
+general_settings:
+  master_key: ` + testMasterKey + `
+`
+
+// TestWildcardGroup: a provider/model name is served by the wildcard group
+// with the part after the prefix going upstream, directly or through an
+// alias created for it; an alias to a provider no group serves is refused.
+func TestWildcardGroup(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	g := startGateway(t, writeConfig(t, wildConfig, up), t.TempDir())
+	m := testMasterKey
+
+	r := g.chat(m, "openai/gpt-4.1-nano")
+	mustStatus(t, "chat openai/gpt-4.1-nano", r, 200)
+	if mdl := decodeJSON[struct{ Model string }](t, "chat", r).Model; mdl != "openai/gpt-4.1-nano" {
+		t.Errorf("model %q, want openai/gpt-4.1-nano", mdl)
+	}
+	if got := r.Header.Get("x-modelroute-deployment-id"); got != "dep-wild" {
+		t.Errorf("deployment %q, want dep-wild", got)
+	}
+	if up.CountModel("gpt-4.1-nano") != 1 {
+		t.Errorf("upstream calls for gpt-4.1-nano: %d, want 1", up.CountModel("gpt-4.1-nano"))
+	}
+
+	mustStatus(t, "create wild", g.do("POST", "/api/model-aliases/create", m, map[string]any{"alias": "wild", "litellm_model": "openai/gpt-4o-wild"}), 201)
+	r = g.chat(m, "wild")
+	mustStatus(t, "chat wild", r, 200)
+	if mdl := decodeJSON[struct{ Model string }](t, "chat", r).Model; mdl != "wild" {
+		t.Errorf("model %q, want wild", mdl)
+	}
+	if up.CountModel("gpt-4o-wild") != 1 {
+		t.Errorf("upstream calls for gpt-4o-wild: %d, want 1", up.CountModel("gpt-4o-wild"))
+	}
+	r = g.do("GET", "/model/info", m, nil)
+	mustStatus(t, "/model/info", r, 200)
+	found := false
+	for _, rw := range decodeJSON[struct {
+		Data []struct {
+			ModelName string         `json:"model_name"`
+			Params    map[string]any `json:"litellm_params"`
+			Info      map[string]any `json:"model_info"`
+		} `json:"data"`
+	}](t, "/model/info", r).Data {
+		if rw.ModelName == "wild" {
+			found = true
+			if rw.Params["model"] != "openai/gpt-4o-wild" || rw.Info["id"] != "dep-wild" {
+				t.Errorf("/model/info row for wild: %v %v, want model openai/gpt-4o-wild, id dep-wild", rw.Params, rw.Info)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("/model/info has no row for the alias wild")
+	}
+	wantError(t, "alias to a provider no group serves", g.do("POST", "/api/model-aliases/create", m, map[string]any{"alias": "nowhere", "litellm_model": "anthropic/claude-3"}), 400, "invalid_request")
+	wantError(t, "chat anthropic/claude-3", g.chat(m, "anthropic/claude-3"), 404, "model_not_found")
+}
+
+// TestDemo: with no flags but the address and state, the gateway serves
+// the embedded demo, prints its address, master key and an example curl,
+// and the example works with no upstream keys.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan string, 1)
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-state", t.TempDir()}, out, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("demo did not start: %v\n%s", err, out)
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo: run returned %v", err)
+		}
+	}()
+	printed := out.String()
+	for _, want := range []string{addr, "Master key: " + demoMasterKey, "curl -s http://" + addr + "/v1/chat/completions"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, printed)
+		}
+	}
+	r := doURL(t, "POST", "http://"+addr+"/v1/chat/completions", demoMasterKey, chatBody("smart"))
+	mustStatus(t, "demo: chat smart", r, 200)
+	if !strings.Contains(string(r.Body), `"content":"Hello from the demo upstream."`) || !strings.Contains(string(r.Body), `"model":"smart"`) {
+		t.Errorf("demo: chat smart answered %s", r.Body)
 	}
 }

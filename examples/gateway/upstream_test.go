@@ -184,6 +184,15 @@ func TestUpstreamErrors(t *testing.T) {
 		onlyNames(t, "a-policy stream", e.Message, "a-policy")
 	})
 
+	t.Run("usage counts successes only", func(t *testing.T) {
+		g := g.with(t)
+		// Every call above to these aliases failed (a-cut's was a stream
+		// cut short), and a-flaky's one call succeeded after a retry.
+		for alias, want := range map[string]int64{"a-flaky": 1, "a-limited": 0, "a-down": 0, "a-drop": 0, "a-window": 0, "a-policy": 0, "a-cut": 0} {
+			g.waitUsage(t, alias, want)
+		}
+	})
+
 	t.Run("budget", func(t *testing.T) {
 		g := g.with(t)
 		// Each call costs 10*0.01 + 5*0.01 = $0.15; the key may spend $0.20.
