@@ -193,9 +193,6 @@ func (c *Config) validate(known func(string) bool) error {
 	add := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("router: "+format, args...))
 	}
-	if len(c.Deployments) == 0 {
-		add("config has no deployments")
-	}
 	ids := make(map[string]int, len(c.Deployments))
 	for i := range c.Deployments {
 		d := &c.Deployments[i]
