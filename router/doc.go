@@ -37,13 +37,27 @@
 // cancellation. State is computed lazily from timestamps: no goroutine or
 // timer runs per failure.
 //
+// # Catalog and health
+//
+// Models, ModelInfo and GroupInfo list what clients may call, in the shapes
+// of OpenAI's /v1/models and LiteLLM's /model/info and /model_group/info:
+// every group and every active, non-hidden alias (reported under its own
+// name, with the deployments of the group it resolves to), filtered by a
+// caller's allow function so that a listing equals what is usable. Secrets
+// are dropped from every row.
+//
+// A HealthChecker (NewHealthChecker) probes each physical deployment once per
+// round, keyed by deployment ID, however many groups and aliases reach it; a
+// deployment that fails its probes is not a candidate until it passes again.
+// Check, CheckName and CheckDeployment probe on demand.
+//
 // # Lifecycle
 //
 // New validates a Config (reporting every problem at once) and plugs the
 // Router's target check into the Registry. Update swaps in a new Config
-// atomically, keeping each deployment's state by ID. Close stops the Router;
-// it starts no goroutine of its own today, so Close only refuses further
-// requests.
+// atomically, keeping each deployment's state by ID. Close refuses further
+// requests; the Router itself starts no goroutine. A HealthChecker runs one
+// goroutine between Start and its own Close.
 //
 // # Concurrency
 //
