@@ -309,6 +309,14 @@ func TestAdminAccessGroupsAndTeams(t *testing.T) {
 	groupKey := g.generateKey(map[string]any{"models": []string{"beta-models"}})
 	mustStatus(t, "group key: chat alias-1", g.chat(groupKey, "alias-1"), 200)
 
+	// Changing the group's members changes what its holders may use, at
+	// once.
+	mustStatus(t, "remove-models", g.do("POST", "/api/model-access-groups/beta-models/remove-models", m, map[string]any{"model_aliases": []string{"alias-1"}}), 200)
+	wantError(t, "group key: chat alias-1 after remove-models", g.chat(groupKey, "alias-1"), 403, "model_access_denied")
+	wantError(t, "team key: chat alias-1 after remove-models", g.chat(teamKey, "alias-1"), 403, "model_access_denied")
+	mustStatus(t, "add-models back", g.do("POST", "/api/model-access-groups/beta-models/add-models", m, map[string]any{"model_aliases": []string{"alias-1"}}), 200)
+	mustStatus(t, "team key: chat alias-1 after add-models", g.chat(teamKey, "alias-1"), 200)
+
 	// Deleting an alias removes it from the access group.
 	mustStatus(t, "delete smart", g.do("DELETE", aliasPath("smart"), m, nil), 200)
 	r = g.do("GET", "/api/model-access-groups", m, nil)

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -46,6 +50,8 @@ func TestPersistence(t *testing.T) {
 	if err := g1.stop(); err != nil {
 		t.Fatalf("stopping the first gateway: %v", err)
 	}
+	// Keys are stored hashed: no secret is written under -state.
+	noSecretsIn(t, state, key, teamKey, gone, testMasterKey, upstreamSecret)
 	if _, err := http.Get(g1.base + "/health/liveliness"); err == nil {
 		t.Fatalf("the first gateway still answers after run returned")
 	}
@@ -87,6 +93,34 @@ func TestPersistence(t *testing.T) {
 	wantError(t, "team key: chat alias-1 after restart", g2.chat(teamKey, "alias-1"), 403, "model_access_denied")
 	wantError(t, "deleted key after restart", g2.chat(gone, "alias-1"), 401, "invalid_api_key")
 	g2.waitUsage(t, "kept", 4)
+}
+
+// noSecretsIn fails the test if a file under dir contains one of secrets.
+func noSecretsIn(t *testing.T, dir string, secrets ...string) {
+	t.Helper()
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		for _, s := range secrets {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds a secret (%.6s…)", path, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files == 0 {
+		t.Errorf("nothing was written under -state %s", dir)
+	}
 }
 
 // TestRepointUnderTraffic: clients keep calling an alias while an operator

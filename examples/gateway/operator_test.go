@@ -468,3 +468,32 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo: chat smart answered %s", r.Body)
 	}
 }
+
+// TestModelGroupInfoFields: every /model_group/info row has the keys of
+// GATEWAY.md's shape, {"model_group", "providers", "max_input_tokens",
+// "rpm", "tpm", "mode"}, also when the deployments set no limits; LiteLLM
+// sends null then (its ModelGroupInfo fields are Optional, default None),
+// and clients index them.
+//
+// BUG (recorded in /work/notes/httpapi-bugs.md, "model_group/info omits
+// max_input_tokens, rpm, tpm"): router.GroupInfo tags them omitempty, so
+// the keys are missing when unknown. This test asserts the contract.
+func TestModelGroupInfoFields(t *testing.T) {
+	t.Parallel()
+	g, _ := seedGateway(t) // no rpm, tpm or max_input_tokens anywhere
+	r := g.do("GET", "/model_group/info", testMasterKey, nil)
+	mustStatus(t, "/model_group/info", r, 200)
+	rows := decodeJSON[struct {
+		Data []map[string]any `json:"data"`
+	}](t, "/model_group/info", r).Data
+	if len(rows) == 0 {
+		t.Fatal("/model_group/info has no rows")
+	}
+	for _, row := range rows {
+		for _, k := range []string{"model_group", "providers", "max_input_tokens", "rpm", "tpm", "mode"} {
+			if _, ok := row[k]; !ok {
+				t.Errorf("/model_group/info row %v lacks %q (want it, null when unknown)", row["model_group"], k)
+			}
+		}
+	}
+}

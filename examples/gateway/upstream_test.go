@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -233,4 +235,71 @@ func lastEvent(body string) string {
 		}
 	}
 	return last
+}
+
+// fallbackConfig has one failing group per kind of fallback, each falling
+// back to model-group-1.
+const fallbackConfig = `
+model_list:
+  - model_name: model-group-1
+    litellm_params: {model: openai/gpt-4o, api_base: %[1]s, api_key: ` + upstreamSecret + `}
+    model_info: {id: dep-a}
+  - model_name: g-down
+    litellm_params: {model: groq/down-model, api_base: %[1]s, api_key: ` + upstreamSecret + `}
+    model_info: {id: dep-down}
+  - model_name: g-window
+    litellm_params: {model: openai/window-model, api_base: %[1]s, api_key: ` + upstreamSecret + `}
+    model_info: {id: dep-window}
+  - model_name: g-policy
+    litellm_params: {model: openai/policy-model, api_base: %[1]s, api_key: ` + upstreamSecret + `}
+    model_info: {id: dep-policy}
+router_settings:
+  model_group_alias: {fast: g-down}
+  num_retries: 1
+  fallbacks: [{g-down: [model-group-1]}]
+  context_window_fallbacks: [{g-window: [model-group-1]}]
+  content_policy_fallbacks: [{g-policy: [model-group-1]}]
+general_settings:
+  master_key: ` + testMasterKey + `
+`
+
+// TestFallbacks: each of LiteLLM's three kinds of fallbacks, from the
+// config, serves a request its group cannot; the answer carries the name
+// requested, its headers the group that served it, and usage counts under
+// the requested name.
+func TestFallbacks(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	up.SetFault("down-model", providertest.Fault{Status: 503})
+	up.SetFault("window-model", providertest.Fault{Status: 400, Code: "context_length_exceeded"})
+	// Refused before anything is streamed, so a stream can fall back too
+	// (a filter that trips at a stream's end cannot be undone).
+	up.SetFault("policy-model", providertest.Fault{Status: 400, Code: "content_policy_violation"})
+	g := startGateway(t, writeConfig(t, fallbackConfig, up), t.TempDir())
+
+	for _, name := range []string{"fast", "g-down", "g-window", "g-policy"} {
+		for _, stream := range []bool{false, true} {
+			what := fmt.Sprintf("%s (stream %v)", name, stream)
+			body := chatBody(name)
+			body["stream"] = stream
+			r := g.do("POST", "/v1/chat/completions", testMasterKey, body)
+			mustStatus(t, what, r, 200)
+			if got := r.Header.Get("x-modelroute-model-group"); got != "model-group-1" {
+				t.Errorf("%s: served by %q, want the fallback model-group-1", what, got)
+			}
+			// The first request for a group tries it and fails; later
+			// ones may skip it while it cools down.
+			if n, _ := strconv.Atoi(r.Header.Get("x-modelroute-attempts")); n < 1 || name == "fast" && !stream && n < 2 {
+				t.Errorf("%s: x-modelroute-attempts %q", what, r.Header.Get("x-modelroute-attempts"))
+			}
+			if stream {
+				if lastEvent(string(r.Body)) != "[DONE]" || strings.Contains(string(r.Body), `"model":"model-group-1"`) {
+					t.Errorf("%s: %s, want chunks naming %s ending with [DONE]", what, r.Body, name)
+				}
+			} else if mdl := decodeJSON[struct{ Model string }](t, what, r).Model; mdl != name {
+				t.Errorf("%s: model %q, want %q", what, mdl, name)
+			}
+		}
+	}
+	g.waitUsage(t, "fast", 2)
 }
