@@ -132,11 +132,11 @@ func TestRepointUnderTraffic(t *testing.T) {
 	m := testMasterKey
 	mustStatus(t, "create flip", g.do("POST", "/api/model-aliases/create", m, map[string]any{"alias": "flip", "litellm_model": "model-group-1"}), 201)
 
-	const clients, perClient = 4, 40
+	const clients, perClient, minFlips = 4, 40, 10
 	var (
 		wg       sync.WaitGroup
 		ok       atomic.Int64
-		failures = make(chan string, clients*perClient)
+		failures = make(chan string, 1<<16)
 		mu       sync.Mutex
 		groups   = map[string]int{}
 		stopFlip = make(chan struct{})
@@ -174,7 +174,10 @@ func TestRepointUnderTraffic(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range perClient {
+			// At least perClient requests each, and on until the alias
+			// has been re-pointed a few times (or 15s have passed).
+			deadline := time.Now().Add(15 * time.Second)
+			for i := 0; i < perClient || flips.Load() < minFlips && time.Now().Before(deadline); i++ {
 				if f := send((c+i)%3 == 0); f != "" {
 					failures <- f
 				} else {
@@ -210,7 +213,7 @@ func TestRepointUnderTraffic(t *testing.T) {
 		t.Errorf("failed during re-pointing: %s", f)
 	}
 	t.Logf("%d requests, %d re-points, served by %v", ok.Load(), flips.Load(), groups)
-	if flips.Load() < 2 {
+	if flips.Load() < minFlips {
 		t.Errorf("only %d re-points happened during the traffic", flips.Load())
 	}
 	if len(groups) != 2 || groups["model-group-1"] == 0 || groups["model-group-2"] == 0 {
