@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"sync/atomic"
@@ -103,7 +104,7 @@ func New(ctx context.Context, opts ...Option) (*Registry, error) {
 		writeLock: make(chan struct{}, 1),
 		refs:      refs,
 	}
-	r.snap.Store(&snapshot{entries: entries, all: all, rev: rev})
+	r.snap.Store(&snapshot{idx: newIndex(maphash.MakeSeed(), entries), all: all, rev: rev})
 	return r, nil
 }
 
@@ -131,7 +132,7 @@ func (r *Registry) Create(ctx context.Context, a Alias) (Alias, error) {
 	}
 	defer r.unlock()
 	s := r.snap.Load()
-	if _, ok := s.entries[a.Name]; ok {
+	if s.idx.find(a.Name) >= 0 {
 		return Alias{}, &Error{Op: op, Name: a.Name, Err: ErrExists}
 	}
 	a.Created = r.now()
@@ -155,7 +156,7 @@ func (r *Registry) Update(ctx context.Context, name string, u Update) (Alias, er
 	}
 	defer r.unlock()
 	s := r.snap.Load()
-	old, ok := s.entries[name]
+	old, ok := s.idx.get(name)
 	if !ok {
 		return Alias{}, &Error{Op: op, Name: name, Err: ErrNotFound}
 	}
@@ -203,7 +204,7 @@ func (r *Registry) Delete(ctx context.Context, name string) (Alias, error) {
 	}
 	defer r.unlock()
 	s := r.snap.Load()
-	old, ok := s.entries[name]
+	old, ok := s.idx.get(name)
 	if !ok {
 		return Alias{}, &Error{Op: op, Name: name, Err: ErrNotFound}
 	}
@@ -217,7 +218,7 @@ func (r *Registry) Delete(ctx context.Context, name string) (Alias, error) {
 // Get returns alias name, whether or not it is disabled or hidden. It fails
 // with ErrNotFound if there is none.
 func (r *Registry) Get(name string) (Alias, error) {
-	e, ok := r.snap.Load().entries[name]
+	e, ok := r.snap.Load().idx.get(name)
 	if !ok {
 		return Alias{}, &Error{Name: name, Err: ErrNotFound}
 	}
@@ -234,7 +235,7 @@ func (r *Registry) List(o ListOptions) []Alias {
 		if a.Hidden && !o.IncludeHidden {
 			continue
 		}
-		if !o.IncludeDisabled && s.entries[a.Name].disabled {
+		if !o.IncludeDisabled && s.idx.lookup(a.Name).disabled {
 			continue
 		}
 		out = append(out, a.clone())
@@ -251,7 +252,7 @@ func (r *Registry) SetTargetCheck(tc TargetCheck) error {
 	s := r.snap.Load()
 	if tc != nil {
 		for _, a := range s.all {
-			target := s.entries[a.Name].target
+			target := s.idx.lookup(a.Name).target
 			if err := tc.CheckAlias(a.Name, target); err != nil {
 				return &Error{Op: "set target check", Name: a.Name, Err: ErrInvalid,
 					Reason: "target " + quote(target) + " refused", Cause: err}
@@ -305,7 +306,7 @@ func (r *Registry) now() time.Time { return r.clock().Round(0).UTC() }
 // store and only then publishes it. On error nothing has changed. It sets
 // a.Revision. The caller holds the write lock.
 func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, name string, a *Alias) error {
-	old := s.lookup(name)
+	old := s.idx.lookup(name)
 	rev := s.rev + 1
 
 	var ne *entry // the new entry of name; nil when deleting
@@ -313,7 +314,7 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 		a.Revision = rev
 		stored := new(Alias)
 		*stored = *a
-		next := s.lookup(a.Target) // a.Target != name: validate refused that
+		next := s.idx.lookup(a.Target) // a.Target != name: validate refused that
 		if next != nil && (old == nil || old.alias.Target != a.Target) {
 			if cyc := cycleThrough(name, next); cyc != nil {
 				return &Error{Op: op, Name: name, Err: ErrCycle, Chain: cyc,
@@ -330,10 +331,11 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 	// Aliases whose chain goes through name need new entries if its chain
 	// or disabled state changes. Dependents come after their targets.
 	updated := make(map[string]entry)
+	var order []string // names in updated, in the order computed
 	chainChanged := a == nil || old == nil || old.alias.Target != a.Target || old.alias.Disabled != a.Disabled
 	if chainChanged {
 		for _, d := range r.refs.dependents(name) {
-			da := s.entries[d].alias
+			da := s.idx.lookup(d).alias
 			var next *entry
 			if da.Target == name {
 				next = ne
@@ -347,6 +349,7 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 						chainString(e.chain), len(e.chain), r.maxDepth)}
 			}
 			updated[d] = e
+			order = append(order, d)
 		}
 	}
 
@@ -357,8 +360,9 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 					Reason: "target " + quote(ne.target) + " refused", Cause: err}
 			}
 		}
-		for d, e := range updated {
-			if e.target == s.entries[d].target {
+		for _, d := range order {
+			e := updated[d]
+			if e.target == s.idx.lookup(d).target {
 				continue
 			}
 			if err := s.check.CheckAlias(d, e.target); err != nil {
@@ -369,29 +373,32 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 		}
 	}
 
-	entries := maps.Clone(s.entries)
-	if entries == nil {
-		entries = make(map[string]entry)
+	set := make([]entry, 0, 1+len(order))
+	del := ""
+	if ne != nil {
+		set = append(set, *ne)
+	} else {
+		del = name
 	}
-	maps.Copy(entries, updated)
+	for _, d := range order {
+		set = append(set, updated[d])
+	}
+	idx := s.idx.with(set, del)
 	i, found := slices.BinarySearchFunc(s.all, name, func(x Alias, n string) int { return cmp.Compare(x.Name, n) })
 	var all []Alias
 	switch {
 	case a == nil:
-		delete(entries, name)
 		all = slices.Delete(slices.Clone(s.all), i, i+1)
 	case found:
-		entries[name] = *ne
 		all = slices.Clone(s.all)
 		all[i] = *a
 	default:
-		entries[name] = *ne
 		all = make([]Alias, len(s.all)+1)
 		copy(all, s.all[:i])
 		all[i] = *a
 		copy(all[i+1:], s.all[i:])
 	}
-	ns := &snapshot{entries: entries, all: all, check: s.check, rev: rev}
+	ns := &snapshot{idx: idx, all: all, check: s.check, rev: rev}
 
 	if err := r.store.Save(ctx, all); err != nil {
 		return fmt.Errorf("alias: %s %s: save: %w", op, quote(name), err)

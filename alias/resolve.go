@@ -13,8 +13,9 @@ package alias
 // registry before or after any write, never in between.
 func (r *Registry) Resolve(name string) (Resolution, error) {
 	s := r.snap.Load()
-	if e, ok := s.entries[name]; ok {
-		if e.disabled {
+	if i := s.idx.find(name); i >= 0 {
+		e := &s.idx.slots[i]
+		if e.disabled() {
 			return Resolution{}, &Error{Name: name, Err: ErrDisabled}
 		}
 		if s.check != nil && !s.check.Known(e.target) {

@@ -6,8 +6,7 @@ import (
 )
 
 // entry is one alias with its chain resolved ahead of time. Entries are
-// immutable once published. They are stored by value in the snapshot's map
-// so that Resolve reads nothing but the map.
+// immutable once published.
 type entry struct {
 	chain    []string // the alias itself, then the aliases it goes through; len(chain) is the depth
 	target   string   // final target: never an alias name
@@ -18,18 +17,10 @@ type entry struct {
 // snapshot is one immutable state of the registry, published through an
 // atomic.Pointer. Readers use it without locks.
 type snapshot struct {
-	entries map[string]entry // by name
-	all     []Alias          // every alias sorted by name; what the Store saved
-	check   TargetCheck      // nil: none
-	rev     uint64           // the highest revision handed out
-}
-
-// lookup returns the entry of name, or nil if name is not an alias.
-func (s *snapshot) lookup(name string) *entry {
-	if e, ok := s.entries[name]; ok {
-		return &e
-	}
-	return nil
+	idx   *index      // entries by name
+	all   []Alias     // every alias sorted by name; what the Store saved
+	check TargetCheck // nil: none
+	rev   uint64      // the highest revision handed out
 }
 
 // link returns the entry of alias a whose target is next (nil when the
@@ -92,7 +83,7 @@ func (r referrers) dependents(name string) []string {
 
 // build validates a loaded set of aliases and computes their entries. It
 // refuses duplicates, bad names, cycles and chains deeper than maxDepth.
-func build(all []Alias, maxDepth int) (map[string]entry, referrers, error) {
+func build(all []Alias, maxDepth int) ([]entry, referrers, error) {
 	byName := make(map[string]*Alias, len(all))
 	for i := range all {
 		a := &all[i]
@@ -145,7 +136,11 @@ func build(all []Alias, maxDepth int) (map[string]entry, referrers, error) {
 			entries[path[i]] = e
 		}
 	}
-	return entries, refs, nil
+	out := make([]entry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, e)
+	}
+	return out, refs, nil
 }
 
 func tooDeep(op, name string, chain []string, maxDepth int) error {
