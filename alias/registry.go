@@ -110,10 +110,10 @@ func New(ctx context.Context, opts ...Option) (*Registry, error) {
 
 // Create adds a new alias. Name, Target, Description, Disabled, Hidden and
 // Labels are taken from a; Created, Updated and Revision are set by the
-// Registry. It fails with ErrExists if the name is taken, ErrInvalid for a
-// bad name, target or text, or a chain that would be too deep, ErrCycle if
-// the target leads back to the alias, and with the TargetCheck's error if it
-// refuses.
+// Registry. It fails with ErrExists if the name is taken; ErrInvalid for a
+// bad name, target or text, a chain that would be too deep, or a refusal by
+// the TargetCheck (whose error it wraps); ErrCycle if the target leads back
+// to the alias; or with the Store's error if saving fails.
 func (r *Registry) Create(ctx context.Context, a Alias) (Alias, error) {
 	const op = "create"
 	a = Alias{
@@ -344,9 +344,7 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 			}
 			e := link(da, next)
 			if len(e.chain) > r.maxDepth {
-				return &Error{Op: op, Name: name, Err: ErrInvalid, Chain: e.chain,
-					Reason: fmt.Sprintf("chain %s would be %d deep, more than the limit of %d",
-						chainString(e.chain), len(e.chain), r.maxDepth)}
+				return tooDeep(op, name, e.chain, r.maxDepth)
 			}
 			updated[d] = e
 			order = append(order, d)

@@ -41,24 +41,29 @@ func link(a *Alias, next *entry) entry {
 }
 
 // referrers maps a target name to the aliases that point at it directly.
-// Only writers use it, under the write lock.
-type referrers map[string]map[string]struct{}
+// Only writers use it, under the write lock. Removing is linear in the
+// number of referrers of one target, which a write's copy of the whole
+// state dwarfs.
+type referrers map[string][]string
 
 func (r referrers) add(target, name string) {
-	set := r[target]
-	if set == nil {
-		set = make(map[string]struct{})
-		r[target] = set
-	}
-	set[name] = struct{}{}
+	r[target] = append(r[target], name)
 }
 
 func (r referrers) remove(target, name string) {
-	set := r[target]
-	delete(set, name)
-	if len(set) == 0 {
-		delete(r, target)
+	names := r[target]
+	i := slices.Index(names, name)
+	if i < 0 {
+		return
 	}
+	last := len(names) - 1
+	names[i] = names[last]
+	names[last] = ""
+	if last == 0 {
+		delete(r, target)
+		return
+	}
+	r[target] = names[:last]
 }
 
 // dependents returns, in breadth-first order, every alias whose chain goes
@@ -70,7 +75,7 @@ func (r referrers) dependents(name string) []string {
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
-		for d := range r[n] {
+		for _, d := range r[n] {
 			if d == name {
 				continue // cannot happen in a valid state; keeps the walk finite
 			}
