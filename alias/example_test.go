@@ -95,3 +95,66 @@ func ExampleNewFileStore() {
 	// Output:
 	// gpt-4o-group
 }
+
+// groupSet is what a router plugs in: it knows its model groups.
+type groupSet map[string]bool
+
+func (g groupSet) CheckAlias(name, target string) error {
+	if g[name] {
+		return fmt.Errorf("%q is a model group", name)
+	}
+	if !g[target] {
+		return fmt.Errorf("no model group %q", target)
+	}
+	return nil
+}
+
+func (g groupSet) Known(name string) bool { return g[name] }
+
+// The router vets aliases against its model groups.
+func ExampleRegistry_SetTargetCheck() {
+	ctx := context.Background()
+	reg, _ := alias.New(ctx)
+	defer reg.Close()
+	reg.SetTargetCheck(groupSet{"gpt-4o-group": true, "claude-group": true})
+
+	_, err := reg.Create(ctx, alias.Alias{Name: "smart", Target: "gpt-4o-grup"})
+	fmt.Println(err)
+	_, err = reg.Create(ctx, alias.Alias{Name: "claude-group", Target: "gpt-4o-group"})
+	fmt.Println(err)
+
+	// Names the router does not know no longer resolve to themselves.
+	_, err = reg.Resolve("llama-group")
+	fmt.Println(err)
+
+	// Output:
+	// alias: create "smart": target "gpt-4o-grup" refused: no model group "gpt-4o-grup"
+	// alias: create "claude-group": target "gpt-4o-group" refused: "claude-group" is a model group
+	// alias: "llama-group": not found
+}
+
+// Watch changes as they happen.
+func ExampleRegistry_Subscribe() {
+	ctx := context.Background()
+	reg, _ := alias.New(ctx)
+	defer reg.Close()
+
+	events := make(chan alias.Event, 10)
+	cancel := reg.Subscribe(func(e alias.Event) { events <- e })
+	defer cancel()
+
+	reg.Create(ctx, alias.Alias{Name: "smart", Target: "gpt-4o-group"})
+	target := "claude-group"
+	reg.Update(ctx, "smart", alias.Update{Target: &target})
+	reg.Delete(ctx, "smart")
+
+	for range 3 {
+		e := <-events
+		fmt.Println(e.Kind, e.Old.Target, "→", e.New.Target)
+	}
+
+	// Output:
+	// created  → gpt-4o-group
+	// updated gpt-4o-group → claude-group
+	// deleted claude-group →
+}
