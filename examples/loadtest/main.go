@@ -1,0 +1,265 @@
+// Command loadtest measures what modelroute's gateway costs and checks that
+// it keeps working under faults, churn and crashes.
+//
+//	go run ./examples/loadtest                 # the load table and its bars (about 5 minutes)
+//	go run ./examples/loadtest -quick          # the same, shorter (about 1.5 minutes)
+//	go run ./examples/loadtest -scale          # 100000 aliases and 10000 deployments in one Router
+//	go run ./examples/loadtest -chaos 1m       # faults upstream under steady load
+//	go run ./examples/loadtest -churn 1m       # aliases created, re-pointed, disabled, deleted under load
+//	go run ./examples/loadtest -crash 20       # SIGKILL the gateway binary during admin writes, 20 times
+//
+// # Load
+//
+// Everything runs on loopback in one process: the providertest fake
+// OpenAI-compatible server on a listener of its own, a bare
+// httputil.ReverseProxy in front of it (the cost of a Go HTTP hop that
+// parses nothing), and the gateway, wired as examples/gateway wires it (alias
+// Registry, access Checker and Usage persisted to a temporary state
+// directory, Router over a LiteLLM config, HealthChecker, router/httpapi
+// behind a virtual key) in front of it. With -exec the gateway is instead
+// the examples/gateway binary, built and run as a process of its own.
+//
+// Chat completions go through the alias "smart" (a group of two
+// deployments on the fake), plain and streamed. Each run is open-loop: a
+// scheduler issues request i at start + i/rate whatever the earlier ones are
+// doing, at most -max-inflight at once; latency runs from each request's
+// due time, so queueing anywhere, in the load generator included, counts.
+// Each target has its own keep-alive client keeping -max-inflight idle
+// connections; the reverse proxy and the gateway's providers keep 256 idle
+// connections to the upstream (provider.NewHTTPClient).
+//
+// The tool prints one table (target, mode, rate, achieved throughput, p50,
+// p90, p99, p99.9, errors, and latency added over direct at the same rate
+// and mode at p50 and p99), the highest rate each target sustains with p99
+// under -max-p99 (doubling, then bisecting), and the bars: the gateway
+// sustains at least 70% of the bare proxy's highest rate, and at 1000 req/s
+// it adds at most 1 ms at p99 over direct.
+//
+// The load generator, the fake upstream, the proxy and the gateway share
+// the machine's cores, as they would on one 2-core host; so does anything
+// else running there, and the tool prints the load average before and
+// after.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, errBarsFailed) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+// errBarsFailed is returned when a measurement ran but missed a bar.
+var errBarsFailed = errors.New("a bar was missed")
+
+type options struct {
+	bench      benchConfig
+	rates      string
+	targets    string
+	quick      bool
+	load       bool
+	cpuprofile string
+
+	scale       bool
+	aliases     int
+	deployments int
+
+	chaos     time.Duration
+	chaosRate float64
+	chaosDrop bool
+	chaosWait bool
+	chaosCool time.Duration
+
+	churn     time.Duration
+	churnRate float64
+
+	crash int
+}
+
+func parseFlags(args []string, out io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(out)
+	b := &o.bench
+	fs.DurationVar(&b.Duration, "duration", 5*time.Second, "length of each fixed-rate run")
+	fs.DurationVar(&b.Warmup, "warmup", time.Second, "unrecorded run at 200 req/s per target and mode before the measurements")
+	fs.StringVar(&o.rates, "rates", "500,1000,2000", "fixed rates to measure, requests per second, comma-separated")
+	fs.BoolVar(&b.Stream, "stream", true, "measure streamed chat completions as well as plain ones")
+	fs.BoolVar(&b.FindMax, "find-max", true, "search each target's highest rate with p99 under -max-p99")
+	fs.DurationVar(&b.Step, "step", 3*time.Second, "length of each step of the search")
+	fs.Float64Var(&b.StartRate, "start-rate", 1000, "first rate of the search")
+	fs.IntVar(&b.Bisect, "bisect", 3, "bisection steps of the search after the doubling")
+	fs.DurationVar(&b.MaxP99, "max-p99", 50*time.Millisecond, "the search's p99 bar")
+	fs.StringVar(&o.targets, "targets", "direct,proxy,gateway", "targets to measure, comma-separated")
+	fs.IntVar(&b.MaxInFlight, "max-inflight", 2000, "most requests in flight per run; a request due beyond it is not sent and counts as an error")
+	fs.DurationVar(&b.Timeout, "timeout", 10*time.Second, "per-request timeout")
+	fs.BoolVar(&b.Exec, "exec", false, "run the gateway as the examples/gateway binary (go build), in a process of its own")
+	fs.BoolVar(&o.quick, "quick", false, "shorter: -duration 2s -step 1s -bisect 2 -rates 1000 (unless given)")
+	fs.BoolVar(&o.load, "load", true, "run the load table (off by default when -scale, -chaos, -churn or -crash is given)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (every part runs in this process unless -exec) to this file")
+
+	fs.BoolVar(&o.scale, "scale", false, "measure one Router with -aliases aliases and -deployments deployments")
+	fs.IntVar(&o.aliases, "aliases", 100000, "aliases for -scale")
+	fs.IntVar(&o.deployments, "deployments", 10000, "deployments for -scale")
+
+	fs.DurationVar(&o.chaos, "chaos", 0, "run the chaos scenario for this long (0: not)")
+	fs.Float64Var(&o.chaosRate, "chaos-rate", 50, "requests per second during -chaos")
+	fs.DurationVar(&o.chaosCool, "chaos-cooldown", time.Second, "the router's cooldown_time during -chaos")
+	fs.BoolVar(&o.chaosDrop, "chaos-drop", false, "the down deployment drops connections instead of answering 503")
+	fs.BoolVar(&o.chaosWait, "chaos-wait", true, "set the router's WaitForCooldown, which a LiteLLM config cannot set (false: the gateway exactly as configured)")
+
+	fs.DurationVar(&o.churn, "churn", 0, "run the alias churn scenario for this long (0: not)")
+	fs.Float64Var(&o.churnRate, "churn-rate", 300, "requests per second during -churn")
+
+	fs.IntVar(&o.crash, "crash", 0, "SIGKILL the gateway binary during admin writes this many times (0: not)")
+
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["load"] && (o.scale || o.chaos > 0 || o.churn > 0 || o.crash > 0) {
+		o.load = false
+	}
+	if o.quick {
+		if !set["duration"] {
+			b.Duration = 2 * time.Second
+		}
+		if !set["step"] {
+			b.Step = time.Second
+		}
+		if !set["bisect"] {
+			b.Bisect = 2
+		}
+		if !set["rates"] {
+			o.rates = "1000"
+		}
+	}
+	for _, s := range strings.Split(o.rates, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		r, err := strconv.ParseFloat(s, 64)
+		if err != nil || r <= 0 {
+			return o, fmt.Errorf("-rates: %q is not a positive number", s)
+		}
+		b.Rates = append(b.Rates, r)
+	}
+	for _, s := range strings.Split(o.targets, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "direct", "proxy", "gateway":
+			b.Targets = append(b.Targets, s)
+		case "":
+		default:
+			return o, fmt.Errorf("-targets: unknown target %q (direct, proxy, gateway)", s)
+		}
+	}
+	if len(b.Targets) == 0 {
+		return o, errors.New("-targets: none")
+	}
+	if b.MaxInFlight < 1 || b.Duration <= 0 || b.Step <= 0 || b.StartRate <= 0 {
+		return o, errors.New("-max-inflight, -duration, -step and -start-rate must be positive")
+	}
+	return o, nil
+}
+
+// run parses args and runs what they ask; results go to out, progress to
+// progress.
+func run(ctx context.Context, args []string, out, progress io.Writer) error {
+	o, err := parseFlags(args, progress)
+	if err != nil {
+		return err
+	}
+	o.bench.Progress = progress
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Fprintf(out, "machine: %s\nload average before: %s\n\n", machine(), loadavg())
+	var failed bool
+	if o.load {
+		rep, err := runBench(ctx, o.bench)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "gateway: %s\nfixed-rate runs %v each, search steps %v, p99 bar %v, at most %d in flight\n\n",
+			rep.gateway, o.bench.Duration, o.bench.Step, o.bench.MaxP99, o.bench.MaxInFlight)
+		rep.writeTable(out)
+		fmt.Fprintln(out)
+		bars := rep.bars()
+		writeBars(out, bars)
+		for _, b := range bars {
+			failed = failed || b.Known && !b.Pass
+		}
+		fmt.Fprintln(out)
+	}
+	if o.scale {
+		rep, err := runScale(ctx, scaleConfig{Aliases: o.aliases, Deployments: o.deployments, Bench: true, Progress: progress})
+		if err != nil {
+			return err
+		}
+		rep.write(out)
+		fmt.Fprintln(out)
+	}
+	if o.chaos > 0 {
+		rep, err := runChaos(ctx, chaosConfig{Duration: o.chaos, Rate: o.chaosRate, Drop: o.chaosDrop, WaitForCooldown: o.chaosWait, Cooldown: o.chaosCool})
+		if err != nil {
+			return err
+		}
+		rep.write(out)
+		failed = failed || !rep.ok()
+		fmt.Fprintln(out)
+	}
+	if o.churn > 0 {
+		rep, err := runChurn(ctx, churnConfig{Duration: o.churn, Rate: o.churnRate})
+		if err != nil {
+			return err
+		}
+		rep.write(out)
+		failed = failed || !rep.ok()
+		fmt.Fprintln(out)
+	}
+	if o.crash > 0 {
+		rep, err := runCrash(ctx, crashConfig{Cycles: o.crash})
+		if err != nil {
+			return err
+		}
+		rep.write(out)
+		failed = failed || !rep.ok()
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintf(out, "load average after: %s\n", loadavg())
+	if failed {
+		return errBarsFailed
+	}
+	return nil
+}
