@@ -47,7 +47,9 @@
 //
 // # Zero value
 //
-// The zero Registry is not usable; call New. The zero MemoryStore is an
+// Use New to make a Registry. The zero Registry is empty and closed: it
+// resolves every well-formed name to itself and refuses writes with
+// ErrClosed. The zero MemoryStore is an
 // empty store ready to use. In an Alias, Update or ListOptions the zero value
 // of each field means the common case (active, listed, unchanged, no check).
 //

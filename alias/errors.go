@@ -24,9 +24,11 @@ var (
 // the underlying error (Cause); errors.Is matches either.
 //
 // Errors returned by Resolve name the requested name only, never what it
-// resolves to.
+// resolves to. Errors from the Store or the context are not *Error: they are
+// wrapped with the operation and name, and match their own sentinels
+// (context.Canceled, fs.ErrNotExist, …).
 type Error struct {
-	Op     string   // "create", "update", "delete", "name", "target", …; empty for Get and Resolve
+	Op     string   // "create", "update", "delete", "load", "set target check"; "name" for a malformed name; empty for Get and Resolve
 	Name   string   // the name the caller gave
 	Err    error    // the sentinel: ErrNotFound, ErrExists, …
 	Reason string   // what went wrong, when more specific than Err ("contains whitespace")

@@ -218,7 +218,7 @@ func (r *Registry) Delete(ctx context.Context, name string) (Alias, error) {
 // Get returns alias name, whether or not it is disabled or hidden. It fails
 // with ErrNotFound if there is none.
 func (r *Registry) Get(name string) (Alias, error) {
-	e, ok := r.snap.Load().idx.get(name)
+	e, ok := r.state().idx.get(name)
 	if !ok {
 		return Alias{}, &Error{Name: name, Err: ErrNotFound}
 	}
@@ -229,7 +229,7 @@ func (r *Registry) Get(name string) (Alias, error) {
 // out hidden aliases and those that cannot resolve because they or an alias
 // on their chain are disabled. The result is never nil.
 func (r *Registry) List(o ListOptions) []Alias {
-	s := r.snap.Load()
+	s := r.state()
 	out := make([]Alias, 0, len(s.all))
 	for _, a := range s.all {
 		if a.Hidden && !o.IncludeHidden {
@@ -247,6 +247,9 @@ func (r *Registry) List(o ListOptions) []Alias {
 // existing alias against tc; if one is refused it returns the error and keeps
 // the old check.
 func (r *Registry) SetTargetCheck(tc TargetCheck) error {
+	if r.writeLock == nil {
+		return errZero("set target check", "")
+	}
 	r.writeLock <- struct{}{}
 	defer r.unlock()
 	s := r.snap.Load()
@@ -270,9 +273,11 @@ func (r *Registry) SetTargetCheck(tc TargetCheck) error {
 // to stop, so it must not be called from an event callback. Close is
 // idempotent and always returns nil.
 func (r *Registry) Close() error {
-	r.writeLock <- struct{}{}
-	r.closed = true
-	r.unlock()
+	if r.writeLock != nil {
+		r.writeLock <- struct{}{}
+		r.closed = true
+		r.unlock()
+	}
 	r.hub.close()
 	return nil
 }
@@ -280,6 +285,9 @@ func (r *Registry) Close() error {
 // lock takes the write lock, or gives up when ctx ends or the registry is
 // closed.
 func (r *Registry) lock(ctx context.Context, op, name string) error {
+	if r.writeLock == nil {
+		return errZero(op, name)
+	}
 	select {
 	case r.writeLock <- struct{}{}:
 	case <-ctx.Done():
@@ -297,6 +305,19 @@ func (r *Registry) lock(ctx context.Context, op, name string) error {
 }
 
 func (r *Registry) unlock() { <-r.writeLock }
+
+// state returns the current snapshot. The zero Registry has an empty one.
+func (r *Registry) state() *snapshot {
+	if s := r.snap.Load(); s != nil {
+		return s
+	}
+	return &snapshot{idx: &index{}}
+}
+
+// errZero is the error of a write to a Registry not made by New.
+func errZero(op, name string) error {
+	return &Error{Op: op, Name: name, Err: ErrClosed, Reason: "registry not created with New"}
+}
 
 func (r *Registry) now() time.Time { return r.clock().Round(0).UTC() }
 

@@ -939,3 +939,31 @@ func TestAliasActive(t *testing.T) {
 		t.Error("Active is not the opposite of Disabled")
 	}
 }
+
+func TestZeroRegistry(t *testing.T) {
+	ctx := context.Background()
+	var r Registry
+	if res, err := r.Resolve("smart"); err != nil || res.Target != "smart" || res.IsAlias() {
+		t.Errorf("Resolve on the zero Registry = %+v, %v", res, err)
+	}
+	if _, err := r.Resolve("a b"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Resolve(malformed) on the zero Registry: %v", err)
+	}
+	if _, err := r.Get("smart"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get on the zero Registry: %v", err)
+	}
+	if got := r.List(ListOptions{}); len(got) != 0 {
+		t.Errorf("List on the zero Registry = %v", got)
+	}
+	_, err := r.Create(ctx, Alias{Name: "a", Target: "g"})
+	checkErr(t, err, ErrClosed, `alias: create "a": registry not created with New`)
+	_, err = r.Update(ctx, "a", Update{})
+	checkErr(t, err, ErrClosed, "")
+	_, err = r.Delete(ctx, "a")
+	checkErr(t, err, ErrClosed, "")
+	checkErr(t, r.SetTargetCheck(nil), ErrClosed, "")
+	r.Subscribe(func(Event) {})()
+	if err := r.Close(); err != nil {
+		t.Errorf("Close on the zero Registry: %v", err)
+	}
+}

@@ -12,7 +12,7 @@ package alias
 // Resolve takes no lock and, when it succeeds, allocates nothing. It sees the
 // registry before or after any write, never in between.
 func (r *Registry) Resolve(name string) (Resolution, error) {
-	s := r.snap.Load()
+	s := r.state()
 	if i := s.idx.find(name); i >= 0 {
 		e := &s.idx.slots[i]
 		if e.disabled() {

@@ -42,6 +42,9 @@ type Event struct {
 // not wait, and may be called from fn. On a closed Registry, Subscribe
 // does nothing.
 func (r *Registry) Subscribe(fn func(Event)) (cancel func()) {
+	if r.writeLock == nil { // the zero Registry never changes
+		return func() {}
+	}
 	return r.hub.subscribe(fn)
 }
 
