@@ -33,26 +33,31 @@
 //
 // # Concurrency
 //
-// A Registry is safe for concurrent use. The state is an immutable snapshot
-// published through an atomic pointer: Resolve, Get and List take no lock,
-// and Resolve allocates nothing when it succeeds. Writes are serialized; each
-// one builds a new snapshot, saves it to the Store and only then publishes
-// it, so a reader sees the registry before or after a write, never in
-// between, and a write that cannot be saved changes nothing. A write costs
-// time proportional to the number of aliases (the Store receives the whole
-// state), plus the aliases whose chain goes through the changed one.
+// A Registry is safe for concurrent use. Its state is an immutable snapshot
+// published through an atomic pointer; every alias's chain, final target and
+// disabled state are computed when it is written, so Resolve is one lookup
+// in a hash table laid out for it: it takes no lock and, when it succeeds,
+// allocates nothing. Get and List take no lock either. Writes are
+// serialized; each one builds a new snapshot (recomputing only the aliases
+// whose chain goes through the changed one), saves it to the Store and only
+// then publishes it, so a reader sees the registry before or after a write,
+// never in between, and a write that cannot be saved changes nothing. A
+// write costs time proportional to the number of aliases, since the Store
+// receives the whole state. The TargetCheck and the Store are called while
+// the write lock is held.
 //
 // Subscribers receive events in order, each from a goroutine of its own,
-// never while a lock is held.
+// never while a lock is held. Close stops those goroutines.
 //
 // # Zero value
 //
 // Use New to make a Registry. The zero Registry is empty and closed: it
 // resolves every well-formed name to itself and refuses writes with
-// ErrClosed. The zero MemoryStore is an
-// empty store ready to use. In an Alias, Update or ListOptions the zero value
-// of each field means the common case (active, listed, unchanged, no check).
+// ErrClosed. The zero MemoryStore is an empty store ready to use. In an
+// Alias, Update or ListOptions the zero value of each field means the common
+// case (active, listed, unchanged, not filtered).
 //
-// Revisions restart after the highest one stored when a Registry is created;
-// the revision of a deleted alias can therefore come back after a restart.
+// Revisions restart after the highest one stored when a Registry is created,
+// so the revision of an alias deleted before a restart can be handed out
+// again.
 package alias

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // indexOps applies a sequence of puts and removes, decoded from ops, to an
@@ -98,4 +99,10 @@ func TestIndex(t *testing.T) {
 func FuzzIndex(f *testing.F) {
 	f.Add([]byte{0, 1, 0, 2, 0, 3, 2, 1, 2, 2})
 	f.Fuzz(func(t *testing.T, ops []byte) { indexOps(t, ops) })
+}
+
+func TestSlotIsOneCacheLine(t *testing.T) {
+	if size := unsafe.Sizeof(slot{}); size != 64 {
+		t.Errorf("slot is %d bytes; Resolve is laid out for 64", size)
+	}
 }
