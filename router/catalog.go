@@ -127,20 +127,57 @@ type GroupInfo struct {
 	Modes []string `json:"modes"`
 	// MaxInputTokens is the largest context window among the deployments:
 	// a prompt that fits it fits at least one. 0: unknown.
-	MaxInputTokens int `json:"max_input_tokens,omitempty"`
+	MaxInputTokens int `json:"max_input_tokens"`
 	// RPM and TPM total the limits of the deployments that have one (as
 	// LiteLLM does); 0: none has.
-	RPM int `json:"rpm,omitempty"`
-	TPM int `json:"tpm,omitempty"`
+	RPM int `json:"rpm"`
+	TPM int `json:"tpm"`
 	// InputCostPerToken and OutputCostPerToken are the highest prices
 	// among the deployments: what a request may cost at worst.
-	InputCostPerToken  float64 `json:"input_cost_per_token,omitempty"`
-	OutputCostPerToken float64 `json:"output_cost_per_token,omitempty"`
+	InputCostPerToken  float64 `json:"input_cost_per_token"`
+	OutputCostPerToken float64 `json:"output_cost_per_token"`
 	// Health is the group's health now, from both signals (cooldowns and
 	// active probes); HealthyDeployments of Deployments are in rotation.
 	Health             Health `json:"health"`
 	HealthyDeployments int    `json:"healthy_deployments"`
 	Deployments        int    `json:"deployments"`
+}
+
+// MarshalJSON writes the row as LiteLLM does: max_input_tokens, rpm, tpm
+// and the prices are always present, null when unknown, so clients that
+// index them find the keys.
+func (g GroupInfo) MarshalJSON() ([]byte, error) {
+	orNull := func(v int) *int {
+		if v == 0 {
+			return nil
+		}
+		return &v
+	}
+	orNullF := func(v float64) *float64 {
+		if v == 0 {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		ModelGroup         string   `json:"model_group"`
+		Providers          []string `json:"providers"`
+		Mode               string   `json:"mode"`
+		Modes              []string `json:"modes"`
+		MaxInputTokens     *int     `json:"max_input_tokens"`
+		RPM                *int     `json:"rpm"`
+		TPM                *int     `json:"tpm"`
+		InputCostPerToken  *float64 `json:"input_cost_per_token"`
+		OutputCostPerToken *float64 `json:"output_cost_per_token"`
+		Health             Health   `json:"health"`
+		HealthyDeployments int      `json:"healthy_deployments"`
+		Deployments        int      `json:"deployments"`
+	}{
+		g.ModelGroup, g.Providers, g.Mode, g.Modes,
+		orNull(g.MaxInputTokens), orNull(g.RPM), orNull(g.TPM),
+		orNullF(g.InputCostPerToken), orNullF(g.OutputCostPerToken),
+		g.Health, g.HealthyDeployments, g.Deployments,
+	})
 }
 
 // Health is how much of a group is in rotation.

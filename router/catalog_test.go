@@ -437,7 +437,7 @@ func TestCatalogJSON(t *testing.T) {
 			`"litellm_params":{"model":"azure/gpt-1","api_base":"https://xyz1.openai.azure.com/","rpm":60,"weight":2,"timeout":30,"tags":["eu"],"api_version":"2024-10-21"},` +
 			`"model_info":{"id":"dep-1","mode":"chat","litellm_provider":"azure","max_input_tokens":8192,"input_cost_per_token":0.000001,"access_groups":["beta"],"db_model":false}}]`},
 		{"group info", r.GroupInfo(nil), `[{"model_group":"model-group-1","providers":["azure"],"mode":"chat","modes":["chat"],` +
-			`"max_input_tokens":8192,"rpm":60,"input_cost_per_token":0.000001,"health":"healthy","healthy_deployments":1,"deployments":1}]`},
+			`"max_input_tokens":8192,"rpm":60,"tpm":null,"input_cost_per_token":0.000001,"output_cost_per_token":null,"health":"healthy","healthy_deployments":1,"deployments":1}]`},
 	} {
 		if got := mustJSON(t, tc.v); got != tc.want {
 			t.Errorf("%s JSON:\n got %s\nwant %s", tc.name, got, tc.want)
