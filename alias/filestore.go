@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 )
 
@@ -32,6 +33,10 @@ type fileData struct {
 // file as an empty registry and anything it cannot read or parse as an error
 // naming the path, never as an empty registry. A crash can leave stray
 // ".NAME.tmp-*" files beside the file; they are never read.
+//
+// If syncing the directory fails after the rename, Save returns the error
+// (the Registry then refuses the write) although the file already holds the
+// new state; the next successful write makes them agree again.
 //
 // A FileStore is safe for concurrent use, but one file must have one writer:
 // two Registries (or processes) saving to the same file overwrite each other.
@@ -128,8 +133,12 @@ func (f *FileStore) Save(ctx context.Context, all []Alias) (err error) {
 	return syncDir(dir)
 }
 
-// syncDir makes a rename in dir durable.
+// syncDir makes a rename in dir durable. Windows cannot sync a directory;
+// there the rename is as durable as it gets.
 func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
