@@ -232,9 +232,13 @@ func (c *call) serve(g *group, match, target string, fallback bool) bool {
 		if d == nil && tries > 0 {
 			// Every untried deployment is out: back off, then let the
 			// ones that failed try again if one will be available.
+			// A wait longer than BackoffMax (a long Retry-After) is a
+			// cooldown: waited out only under WaitForCooldown, else the
+			// request moves on to its fallbacks or fails fast with the
+			// time to wait.
 			wait := c.backoff(tries)
 			c.cand.allowTried = true
-			if c.anyCandidate(g, now.Add(wait).UnixNano()) {
+			if (wait <= set.backoffMax || set.waitCooldown) && c.anyCandidate(g, now.Add(wait).UnixNano()) {
 				if !c.sleep(wait) {
 					c.noteCooling(g, now.UnixNano())
 					return false

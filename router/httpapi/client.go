@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -34,7 +35,7 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *apiErro
 		if errors.Is(err, io.EOF) {
 			return badRequest("request body is empty: expected a JSON object")
 		}
-		return badRequest("request body is not valid JSON: " + err.Error())
+		return badRequest(jsonProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var mbe *http.MaxBytesError
@@ -45,6 +46,53 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *apiErro
 		return badRequest("request body has data after its JSON object")
 	}
 	return nil
+}
+
+// jsonProblem describes a decoding error in JSON's terms, not Go's: a
+// client should read "field messages: expected an array, got a string", not
+// the name of a Go type.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "request body is not valid JSON (at byte " + strconv.FormatInt(se.Offset, 10) + "): " + se.Error()
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "the request body"
+		} else {
+			field = "field " + strconv.Quote(field)
+		}
+		return field + ": expected " + jsonKind(te.Type) + ", got a JSON " + te.Value
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "request body is not valid JSON: it ends too early"
+	}
+	return "request body is not a valid request: " + err.Error()
+}
+
+// jsonKind names the JSON kind a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "another value"
 }
 
 func setRouteHeaders(w http.ResponseWriter, rt router.Route) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
@@ -45,11 +46,12 @@ const (
 
 // apiError is an answer in OpenAI's error shape.
 type apiError struct {
-	Status  int     `json:"-"`
-	Message string  `json:"message"`
-	Type    string  `json:"type"`
-	Param   *string `json:"param"`
-	Code    string  `json:"code"`
+	Status     int           `json:"-"`
+	RetryAfter time.Duration `json:"-"` // sent as Retry-After when positive
+	Message    string        `json:"message"`
+	Type       string        `json:"type"`
+	Param      *string       `json:"param"`
+	Code       string        `json:"code"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -69,7 +71,11 @@ func badParam(param, msg string) *apiError {
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
-	if e.Status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
+	switch {
+	case e.RetryAfter > 0:
+		secs := (e.RetryAfter + time.Second - 1) / time.Second
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+	case e.Status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, e.Status, struct {
@@ -151,8 +157,11 @@ func exhaustedError(requested string, ex *router.ExhaustedError) *apiError {
 		e.Type = typeRateLimit
 	}
 	if ex.CooldownWait > 0 {
-		msg += "; retry in " + ex.CooldownWait.Round(1e6).String()
+		msg += "; retry in " + ex.CooldownWait.Round(time.Millisecond).String()
 		e.Message = msg
+		e.RetryAfter = ex.CooldownWait
+	} else if last := ex.Last(); last != nil && last.RetryAfter > 0 {
+		e.RetryAfter = last.RetryAfter
 	}
 	return e
 }

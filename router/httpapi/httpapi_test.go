@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -135,6 +136,9 @@ func TestErrors(t *testing.T) {
 		{"malformed json", fx.keyAll, "/v1/chat/completions", `{"model":`, 400, "invalid_request_error", "invalid_request"},
 		{"missing model", fx.keyAll, "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}]}`, 400, "invalid_request_error", "invalid_request"},
 		{"missing messages", fx.keyAll, "/v1/chat/completions", `{"model":"alias-1"}`, 400, "invalid_request_error", "invalid_request"},
+		{"wrong type", fx.keyAll, "/v1/chat/completions", `{"model":"alias-1","messages":"hi"}`, 400, "invalid_request_error", "invalid_request"},
+		{"wrong type in a message", fx.keyAll, "/v1/chat/completions", `{"model":"alias-1","messages":[{"role":1}]}`, 400, "invalid_request_error", "invalid_request"},
+		{"not an object", fx.keyAll, "/v1/chat/completions", `[1]`, 400, "invalid_request_error", "invalid_request"},
 		{"trailing data", fx.keyAll, "/v1/chat/completions", chatBody("alias-1") + `{}`, 400, "invalid_request_error", "invalid_request"},
 		{"too large", fx.keyAll, "/v1/chat/completions", big, 413, "invalid_request_error", "request_too_large"},
 		{"all deployments fail", fx.keyAll, "/v1/chat/completions", chatBody("alias-2"), 503, "api_error", "no_deployment_available"},
@@ -160,7 +164,7 @@ func TestErrors(t *testing.T) {
 			if e.Error.Type != tt.typ || e.Error.Code != tt.code || e.Error.Message == "" {
 				t.Errorf("error %+v, want type %q code %q", e.Error, tt.typ, tt.code)
 			}
-			for _, leak := range []string{"gpt-4o", "llama", "d1", "d2"} {
+			for _, leak := range []string{"gpt-4o", "llama", `"d1"`, `"d2"`, "Go value", "openai.", "httpapi."} {
 				if strings.Contains(e.Error.Message, leak) {
 					t.Errorf("message %q names %q", e.Error.Message, leak)
 				}
@@ -353,6 +357,10 @@ func TestHealth(t *testing.T) {
 	if code != 200 || !strings.Contains(out, `"model_id":"d1"`) || strings.Contains(out, `"d2"`) {
 		t.Errorf("health of alias-1: %d %s", code, out)
 	}
+	code, out = fx.do(t, "GET", "/health", fx.keyOnly, "")
+	if code != 200 || !strings.Contains(out, `"model_id":"d1"`) || strings.Contains(out, "d2") || strings.Contains(out, "llama") {
+		t.Errorf("health for a key granted alias-1 only: %d %s", code, out)
+	}
 	if code, _ := fx.do(t, "GET", "/health?model=model-group-1", fx.keyOnly, ""); code != 403 {
 		t.Errorf("health of a name the key may not use: %d", code)
 	}
@@ -518,4 +526,24 @@ func FuzzChatCompletions(f *testing.F) {
 			}
 		}
 	})
+}
+
+// When every deployment is cooling down the answer says when to come back,
+// in its message and in Retry-After.
+func TestCooldownRetryAfter(t *testing.T) {
+	fx := newFixture(t)
+	fx.f2.SetDefault(providertest.Reply{Kind: provider.KindRateLimited, Status: 429, RetryAfter: 30 * time.Second})
+	rec := fx.serve("POST", "/v1/chat/completions", fx.keyAll, chatBody("alias-2"))
+	if rec.Code != 429 || rec.Header().Get("Retry-After") != "30" {
+		t.Fatalf("first: %d Retry-After %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	calls := fx.f2.CallCount()
+	rec = fx.serve("POST", "/v1/chat/completions", fx.keyAll, chatBody("alias-2"))
+	ra := rec.Header().Get("Retry-After")
+	if rec.Code != 503 || (ra != "30" && ra != "29") || !strings.Contains(rec.Body.String(), "retry in") {
+		t.Errorf("cooling down: %d Retry-After %q %s", rec.Code, ra, rec.Body)
+	}
+	if fx.f2.CallCount() != calls {
+		t.Error("a deployment was called inside its cooldown")
+	}
 }

@@ -90,7 +90,8 @@ func (h *Handler) ModelGroupInfo() http.Handler {
 // Health serves GET /health: it probes every deployment once, now, however
 // many names reach it, or with ?model=NAME what that one name (alias or
 // group) resolves to. A name the caller may not use is refused like a
-// request for it.
+// request for it, and a restricted key sees only the deployments behind the
+// names it may use.
 func (h *Handler) Health() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hc := h.health
@@ -115,9 +116,33 @@ func (h *Handler) Health() http.Handler {
 		} else if rep, err = hc.Check(r.Context()); err != nil {
 			writeError(w, errorf(http.StatusServiceUnavailable, typeAPI, CodeInternal, "health check: "+err.Error()))
 			return
+		} else if allow := h.allowFunc(r.Context()); allow != nil {
+			rep = visibleHealth(rep, h.rt.ModelInfo(allow))
 		}
 		writeJSON(w, http.StatusOK, rep)
 	})
+}
+
+// visibleHealth keeps the endpoints of the deployments behind rows, the
+// names a restricted caller may use: a key sees the health of what it can
+// call, and no other deployment's model or address.
+func visibleHealth(rep router.HealthReport, rows []router.ModelInfo) router.HealthReport {
+	ids := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		ids[r.Info.ID] = true
+	}
+	keep := func(eps []router.HealthEndpoint) []router.HealthEndpoint {
+		out := make([]router.HealthEndpoint, 0, len(eps))
+		for _, e := range eps {
+			if ids[e.ModelID] {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	rep.Healthy, rep.Unhealthy, rep.Skipped = keep(rep.Healthy), keep(rep.Unhealthy), nil
+	rep.HealthyCount, rep.UnhealthyCount = len(rep.Healthy), len(rep.Unhealthy)
+	return rep
 }
 
 // Liveliness serves GET /health/liveliness: the process is up.

@@ -2,8 +2,11 @@ package router
 
 import (
 	"context"
+	"errors"
 	"io"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/modelroute/modelroute/provider"
 	"github.com/modelroute/modelroute/provider/providertest"
@@ -63,5 +66,36 @@ func TestWithRequestObserver(t *testing.T) {
 	}
 	if len(got) != 3 {
 		t.Fatalf("observer called without the option: %d events", len(got))
+	}
+}
+
+// A Retry-After longer than BackoffMax is a cooldown: without
+// WaitForCooldown the request fails at once with the time to wait (and its
+// fallbacks would run); with it, the request waits within its deadline.
+func TestLongRetryAfterFailsFast(t *testing.T) {
+	for _, wait := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fail fast", true: "wait"}[wait], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				reg := newRegistry(t)
+				d, f := fakeDep("d1", "g", "m")
+				f.Enqueue(providertest.Reply{Kind: provider.KindRateLimited, Status: 429, RetryAfter: 30 * time.Second})
+				r := mustNew(t, reg, Config{Deployments: []Deployment{d}, WaitForCooldown: wait})
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				start := time.Now()
+				_, _, err := r.Complete(ctx, chat("g"))
+				took := time.Since(start)
+				if !wait {
+					var ex *ExhaustedError
+					if !errors.As(err, &ex) || ex.CooldownWait != 30*time.Second || took != 0 {
+						t.Fatalf("err %v (CooldownWait %v) after %v; want an ExhaustedError at once", err, ex, took)
+					}
+					return
+				}
+				if err != nil || took < 30*time.Second || took > 31*time.Second || f.CallCount() != 2 {
+					t.Fatalf("err %v after %v, %d calls; want success after the 30s cooldown", err, took, f.CallCount())
+				}
+			})
+		})
 	}
 }
