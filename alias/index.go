@@ -8,12 +8,14 @@ import (
 
 // index is the immutable hash table a snapshot resolves names with.
 //
-// It exists because Resolve is the hot path: each slot holds everything
-// Resolve returns and is 64 bytes, one cache line, so a lookup usually reads
-// one slot and the stored name's bytes, where a Go map reads its control
-// word, a slot spanning two lines and the name. It is open addressing with
-// linear probing, kept at most half full, so a probe sequence always ends at
-// an empty slot. Writers build a new index per write (copy, then change).
+// It exists because Resolve is the hot path. Each slot is 64 bytes, one
+// cache line, and holds everything Resolve needs: the hash, the chain, the
+// final target, the disabled flag, and the name itself when it is at most
+// shortName bytes long. A hit on such a name reads one line of the table; a
+// Go map reads its control word, a slot and the stored key's bytes
+// elsewhere. It is open addressing with linear probing, kept at most half
+// full, so a probe sequence always ends at an empty slot. Writers build a new
+// index per write (copy, then change).
 type index struct {
 	seed    maphash.Seed
 	shift   uint     // 64 - log2(len(slots)): the slot of hash h is h >> shift
@@ -22,28 +24,46 @@ type index struct {
 	aliases []*Alias // parallel to slots: the stored alias of each entry
 }
 
-const minSlots = 8
+const (
+	minSlots  = 8
+	shortName = 16 // names up to this many bytes are stored in their slot
+)
 
 // slot is one entry as Resolve reads it.
 type slot struct {
-	// hash is 0 for an empty slot. Otherwise it is the name's hash with
-	// bit 0 set and bit 1 replaced by the disabled flag; probing uses the
-	// top bits only.
-	hash   uint64
-	name   string
-	chain  []string
+	// meta is 0 for an empty slot. Otherwise bit 0 is set, bit 1 is the
+	// disabled flag, bits 2 to 10 hold the name's length and the rest the
+	// top bits of its hash; probing uses the top bits only.
+	meta   uint64
+	chain  []string // chain[0] is the name
 	target string
+	short  [shortName]byte // the name, if it is short
 }
 
 const (
-	hashUsed     = 1
-	hashDisabled = 2
+	metaUsed     = 1
+	metaDisabled = 2
+	metaLenShift = 2
+	metaLow      = 1<<11 - 1 // the bits that are not hash
 )
 
-func (s *slot) disabled() bool { return s.hash&hashDisabled != 0 }
+func (s *slot) disabled() bool { return s.meta&metaDisabled != 0 }
 
-func (x *index) hash(name string) uint64 {
-	return maphash.String(x.seed, name)&^hashDisabled | hashUsed
+// is reports whether s holds name, whose meta (without the disabled flag)
+// is m.
+func (s *slot) is(m uint64, name string) bool {
+	if s.meta|metaDisabled != m|metaDisabled {
+		return false
+	}
+	if len(name) <= shortName {
+		return string(s.short[:len(name)]) == name
+	}
+	return s.chain[0] == name
+}
+
+// meta returns the meta word of name, without the disabled flag.
+func (x *index) meta(name string) uint64 {
+	return maphash.String(x.seed, name)&^metaLow | uint64(len(name))<<metaLenShift | metaUsed
 }
 
 // newIndex returns an index holding entries, sized for them.
@@ -63,17 +83,17 @@ func newIndex(seed maphash.Seed, entries []entry) *index {
 
 // find returns the slot of name, or -1. It does not allocate.
 func (x *index) find(name string) int {
-	if x.n == 0 {
+	if x.n == 0 || len(name) > MaxNameLen {
 		return -1
 	}
-	h := x.hash(name)
+	m := x.meta(name)
 	mask := uint64(len(x.slots) - 1)
-	for i := h >> x.shift; ; i = (i + 1) & mask {
+	for i := m >> x.shift; ; i = (i + 1) & mask {
 		s := &x.slots[i]
-		if s.hash == 0 {
+		if s.meta == 0 {
 			return -1
 		}
-		if s.hash|hashDisabled == h|hashDisabled && s.name == name {
+		if s.is(m, name) {
 			return int(i)
 		}
 	}
@@ -131,7 +151,7 @@ func (x *index) rebuilt(set []entry, del string) *index {
 	all := make([]entry, 0, x.n+len(set))
 	for i := range x.slots {
 		s := &x.slots[i]
-		if s.hash != 0 && !skip[s.name] {
+		if s.meta != 0 && !skip[s.chain[0]] {
 			all = append(all, entry{chain: s.chain, target: s.target, disabled: s.disabled(), alias: x.aliases[i]})
 		}
 	}
@@ -141,21 +161,23 @@ func (x *index) rebuilt(set []entry, del string) *index {
 // put adds e, or replaces the entry of the same name. The caller makes sure
 // the table stays at most half full.
 func (x *index) put(e entry) {
-	h := x.hash(e.alias.Name)
-	if e.disabled {
-		h |= hashDisabled
-	}
+	name := e.alias.Name
+	m := x.meta(name)
 	mask := uint64(len(x.slots) - 1)
-	i := h >> x.shift
-	for ; x.slots[i].hash != 0; i = (i + 1) & mask {
-		if s := &x.slots[i]; s.hash|hashDisabled == h|hashDisabled && s.name == e.alias.Name {
-			break
-		}
+	i := m >> x.shift
+	for ; x.slots[i].meta != 0 && !x.slots[i].is(m, name); i = (i + 1) & mask {
 	}
-	if x.slots[i].hash == 0 {
+	if x.slots[i].meta == 0 {
 		x.n++
 	}
-	x.slots[i] = slot{hash: h, name: e.alias.Name, chain: e.chain, target: e.target}
+	if e.disabled {
+		m |= metaDisabled
+	}
+	s := slot{meta: m, chain: e.chain, target: e.target}
+	if len(name) <= shortName {
+		copy(s.short[:], name)
+	}
+	x.slots[i] = s
 	x.aliases[i] = e.alias
 }
 
@@ -167,8 +189,8 @@ func (x *index) remove(name string) {
 		return
 	}
 	mask := len(x.slots) - 1
-	for j := (i + 1) & mask; x.slots[j].hash != 0; j = (j + 1) & mask {
-		home := int(x.slots[j].hash >> x.shift)
+	for j := (i + 1) & mask; x.slots[j].meta != 0; j = (j + 1) & mask {
+		home := int(x.slots[j].meta >> x.shift)
 		// Move j into the hole at i unless its home lies cyclically in (i, j].
 		if (j-home)&mask >= (j-i)&mask {
 			x.slots[i], x.aliases[i] = x.slots[j], x.aliases[j]

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -14,7 +15,21 @@ import (
 func indexOps(t *testing.T, ops []byte) {
 	t.Helper()
 	keys := 40
-	name := func(b byte) string { return fmt.Sprintf("k%d", int(b)%keys) }
+	// Names of every length class: short, exactly shortName bytes, one
+	// more, and long.
+	keyName := func(k int) string {
+		n := fmt.Sprintf("k%d", k)
+		switch k % 4 {
+		case 1:
+			n += strings.Repeat("x", shortName-len(n))
+		case 2:
+			n += strings.Repeat("y", shortName+1-len(n))
+		case 3:
+			n += strings.Repeat("z", 3*shortName)
+		}
+		return n
+	}
+	name := func(b byte) string { return keyName(int(b) % keys) }
 	model := map[string]entry{}
 	x := newIndex(maphash.MakeSeed(), nil)
 	for i := 0; i+1 < len(ops); i += 2 {
@@ -49,11 +64,14 @@ func indexOps(t *testing.T, ops []byte) {
 			t.Fatalf("step %d: index more than half full: %d of %d", i/2, x.len(), len(x.slots))
 		}
 		for k := range keys {
-			key := fmt.Sprintf("k%d", k)
+			key := keyName(k)
 			want, inModel := model[key]
 			got, ok := x.get(key)
 			if ok != inModel {
 				t.Fatalf("step %d: get(%q) found=%v, model %v", i/2, key, ok, inModel)
+			}
+			if _, ok := x.get(key + "!"); ok {
+				t.Fatalf("step %d: get(%q) found a name that was never put", i/2, key+"!")
 			}
 			if ok && (got.target != want.target || got.disabled != want.disabled || got.alias != want.alias || got.chain[0] != key) {
 				t.Fatalf("step %d: get(%q) = %+v, want %+v", i/2, key, got, want)
