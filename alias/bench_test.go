@@ -58,6 +58,24 @@ func lookupKeys(names []string) []string {
 	return keys
 }
 
+// hotNames is how many distinct names BenchmarkResolve asks for: real
+// traffic asks for a few names far more often than the rest, so the entries
+// it needs stay in the CPU caches, as the keys of a bare-map floor
+// measurement do.
+const hotNames = 1000
+
+// hot returns at most hotNames of names, spread evenly over them.
+func hot(names []string) []string {
+	if len(names) <= hotNames {
+		return names
+	}
+	out := make([]string, 0, hotNames)
+	for i := range hotNames {
+		out = append(out, names[i*len(names)/hotNames])
+	}
+	return out
+}
+
 // runParallel calls lookup with the keys in turn from b.RunParallel, each
 // goroutine starting at its own place.
 func runParallel(b *testing.B, keys []string, lookup func(string) bool) {
@@ -79,40 +97,69 @@ func runParallel(b *testing.B, keys []string, lookup func(string) bool) {
 	})
 }
 
+// benchResolve resolves chain heads of the given depth in a registry of n
+// aliases; sweep asks for every head in turn, otherwise for the hot set.
+func benchResolve(b *testing.B, n, depth int, sweep bool) {
+	all, heads := benchAliases(n, depth)
+	r := benchRegistry(b, all)
+	if !sweep {
+		heads = hot(heads)
+	}
+	runParallel(b, lookupKeys(heads), func(name string) bool {
+		res, err := r.Resolve(name)
+		return err == nil && len(res.Chain) == depth
+	})
+}
+
 // BenchmarkResolve resolves the heads of chains of the given depth in
-// registries of the given size.
+// registries of the given size, asking for at most hotNames distinct names.
 func BenchmarkResolve(b *testing.B) {
 	for _, n := range []int{10, 1000, 100000} {
 		for _, depth := range []int{1, 3} {
 			b.Run(fmt.Sprintf("aliases=%d/depth=%d", n, depth), func(b *testing.B) {
-				all, heads := benchAliases(n, depth)
-				r := benchRegistry(b, all)
-				runParallel(b, lookupKeys(heads), func(name string) bool {
-					res, err := r.Resolve(name)
-					return err == nil && len(res.Chain) == depth
-				})
+				benchResolve(b, n, depth, false)
 			})
 		}
 	}
 }
 
-// BenchmarkMapFloor is the floor BenchmarkResolve is measured against: the
-// same keys looked up the same way in a bare map behind an atomic pointer.
-func BenchmarkMapFloor(b *testing.B) {
-	for _, n := range []int{10, 1000, 100000} {
-		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
-			all, heads := benchAliases(n, 1)
-			m := make(map[string]int, n)
-			for i, a := range all {
-				m[a.Name] = i
-			}
-			var p atomic.Pointer[map[string]int]
-			p.Store(&m)
-			runParallel(b, lookupKeys(heads), func(name string) bool {
-				_, ok := (*p.Load())[name]
-				return ok
-			})
+// BenchmarkResolveSweep is BenchmarkResolve asking for every alias in turn:
+// the worst case, where nearly every lookup misses the CPU caches and
+// memory latency decides. Compare it with BenchmarkMapFloor/sweep.
+func BenchmarkResolveSweep(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("aliases=%d/depth=1", n), func(b *testing.B) {
+			benchResolve(b, n, 1, true)
 		})
+	}
+}
+
+// BenchmarkMapFloor is the floor Resolve is measured against: the same keys
+// looked up the same way in a bare map[string]int behind an atomic.Pointer.
+func BenchmarkMapFloor(b *testing.B) {
+	for _, sweep := range []bool{false, true} {
+		for _, n := range []int{10, 1000, 100000} {
+			name := fmt.Sprintf("hot/keys=%d", n)
+			if sweep {
+				name = fmt.Sprintf("sweep/keys=%d", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				all, heads := benchAliases(n, 1)
+				m := make(map[string]int, n)
+				for i, a := range all {
+					m[a.Name] = i
+				}
+				var p atomic.Pointer[map[string]int]
+				p.Store(&m)
+				if !sweep {
+					heads = hot(heads)
+				}
+				runParallel(b, lookupKeys(heads), func(name string) bool {
+					_, ok := (*p.Load())[name]
+					return ok
+				})
+			})
+		}
 	}
 }
 
