@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -165,23 +166,36 @@ func BenchmarkMapFloor(b *testing.B) {
 
 // BenchmarkUpdate measures one write: it copies the snapshot, recomputes the
 // aliases chained through the changed one and hands the whole state to the
-// (in-memory) store.
+// store, in memory or in a file (JSON, fsync, rename).
 func BenchmarkUpdate(b *testing.B) {
 	ctx := context.Background()
-	for _, n := range []int{10, 1000, 100000} {
-		b.Run(fmt.Sprintf("aliases=%d", n), func(b *testing.B) {
-			all, heads := benchAliases(n, 3)
-			r := benchRegistry(b, all)
-			targets := []string{"group-1", "group-2"}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				// Re-point the last alias of a chain: two others depend on it.
-				name := fmt.Sprintf("alias-%06d", (i%len(heads))*3+2)
-				if _, err := r.Update(ctx, name, Update{Target: &targets[i%2]}); err != nil {
+	for _, kind := range []string{"memory", "file"} {
+		for _, n := range []int{10, 1000, 100000} {
+			b.Run(fmt.Sprintf("store=%s/aliases=%d", kind, n), func(b *testing.B) {
+				all, heads := benchAliases(n, 3)
+				var store Store = NewMemoryStore()
+				if kind == "file" {
+					store = NewFileStore(filepath.Join(b.TempDir(), "aliases.json"))
+				}
+				if err := store.Save(ctx, all); err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				r, err := New(ctx, WithStore(store))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer r.Close()
+				targets := []string{"group-1", "group-2"}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					// Re-point the last alias of a chain: two others depend on it.
+					name := fmt.Sprintf("alias-%06d", (i%len(heads))*3+2)
+					if _, err := r.Update(ctx, name, Update{Target: &targets[i%2]}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
