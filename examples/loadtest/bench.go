@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,16 +45,26 @@ type benchConfig struct {
 	Warmup      time.Duration // of the unrecorded run per target and mode before the others
 	Rates       []float64
 	Stream      bool // measure streamed completions too
+	NoPlain     bool // do not measure plain completions
 	FindMax     bool
 	Step        time.Duration // of each step of the search
 	StartRate   float64       // first step of the search
 	Bisect      int           // bisection steps after the doubling
+	Retries     int           // more tries of a search step that failed
+	Saturate    bool          // measure peak throughput, closed loop
+	Workers     int           // requests in flight for Saturate
+	Repeat      int           // rounds of the fixed-rate runs; the table shows each cell's median round by p99
 	MaxP99      time.Duration // the search's bar
 	Targets     []string      // of "direct", "proxy", "gateway"
 	MaxInFlight int
 	Timeout     time.Duration // per request
 	Exec        bool          // run the gateway binary instead of in-process
-	Progress    io.Writer     // progress lines; nil: none
+	// UpstreamIdle, when positive, is the idle connections per host the
+	// proxy and the gateway keep to the upstream instead of
+	// provider.NewHTTPClient's 256 (the gateway then shares one client
+	// among its providers). In-process gateway only.
+	UpstreamIdle int
+	Progress     io.Writer // progress lines; nil: none
 }
 
 // benchEnv is the three targets on loopback: the fake upstream, a bare
@@ -87,7 +99,7 @@ func startBench(ctx context.Context, cfg benchConfig) (_ *benchEnv, err error) {
 	e.closers = append(e.closers, up.Close)
 	e.targets["direct"] = target{Name: "direct", URL: up.URL() + "/v1/chat/completions", Model: loadAlias}
 
-	px, closeProxy, err := startProxy(up.URL())
+	px, closeProxy, err := startProxy(up.URL(), cfg.UpstreamIdle)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +134,7 @@ func startBench(ctx context.Context, cfg benchConfig) (_ *benchEnv, err error) {
 		if err != nil {
 			return nil, err
 		}
-		g, err := startGateway(ctx, lc, dir, gatewayOptions{})
+		g, err := startGateway(ctx, lc, dir, gatewayOptions{upstreamIdle: cfg.UpstreamIdle})
 		if err != nil {
 			return nil, err
 		}
@@ -147,6 +159,8 @@ func startBench(ctx context.Context, cfg benchConfig) (_ *benchEnv, err error) {
 type row struct {
 	res   *result
 	isMax bool // the highest rate the search found sustained
+	peak  bool // a closed-loop saturation run
+	runs  int  // rounds measured; the row is the median round
 	added [2]time.Duration
 	hasAd bool // added is set: there is a direct row at the same rate and mode
 }
@@ -157,6 +171,7 @@ type benchReport struct {
 	gateway string
 	rows    []row
 	max     map[string]*result // target/mode → highest sustained step; nil entry: none sustained
+	peak    map[string]*result // target/mode → median saturation round
 }
 
 func modeName(stream bool) string {
@@ -164,6 +179,18 @@ func modeName(stream bool) string {
 		return "stream"
 	}
 	return "plain"
+}
+
+// modes are the modes measured: false for plain, true for streamed.
+func (cfg *benchConfig) modes() []bool {
+	var m []bool
+	if !cfg.NoPlain {
+		m = append(m, false)
+	}
+	if cfg.Stream {
+		m = append(m, true)
+	}
+	return m
 }
 
 func (cfg *benchConfig) progress(format string, args ...any) {
@@ -182,20 +209,35 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 		return nil, err
 	}
 	defer env.Close()
-	rep := &benchReport{cfg: cfg, gateway: env.gateway, max: map[string]*result{}}
-	modes := []bool{false}
-	if cfg.Stream {
-		modes = append(modes, true)
-	}
-	one := func(name string, stream bool, rate float64, d time.Duration) *result {
+	rep := &benchReport{cfg: cfg, gateway: env.gateway, max: map[string]*result{}, peak: map[string]*result{}}
+	modes := cfg.modes()
+	// measure runs one open-loop run at rate, or with rate 0 one
+	// closed-loop run with cfg.Workers requests in flight.
+	measure := func(name string, stream bool, rate float64, d time.Duration) *result {
 		runtime.GC()
 		pause(ctx, 200*time.Millisecond)
 		rn := runSpec{Target: env.targets[name], Stream: stream, Rate: rate, Duration: d, MaxInFlight: cfg.MaxInFlight, Timeout: cfg.Timeout}
-		res := attack(ctx, env.clients[name], rn)
-		cfg.progress("  %-8s %-6s %7.0f/s: achieved %7.0f/s  p50 %s  p99 %s  errors %d",
-			name, modeName(stream), rate, res.Achieved(), ms(res.Percentile(0.5)), ms(res.Percentile(0.99)), res.Errors)
+		var res *result
+		d0, r0, _ := kernelCounters()
+		labelled("loadgen", func() {
+			if rate > 0 {
+				res = attack(ctx, env.clients[name], rn)
+			} else {
+				rn.Workers = cfg.Workers
+				res = saturate(ctx, env.clients[name], rn)
+			}
+		})
+		d1, r1, _ := kernelCounters()
+		res.KernelDrops, res.Retrans = d1-d0, r1-r0
+		what := fmt.Sprintf("%7.0f/s", rate)
+		if rate == 0 {
+			what = fmt.Sprintf("%3d conns", cfg.Workers)
+		}
+		cfg.progress("  %-8s %-6s %s: achieved %7.0f/s  p50 %s  p99 %s  errors %d  (kernel: %d backlog drops, %d retransmissions; load %s)",
+			name, modeName(stream), what, res.Achieved(), ms(res.Percentile(0.5)), ms(res.Percentile(0.99)), res.Errors, res.KernelDrops, res.Retrans, loadavg())
 		return res
 	}
+	one := measure
 	// Warm-up: connections and code paths, not recorded.
 	cfg.progress("warm-up")
 	for _, name := range cfg.Targets {
@@ -206,14 +248,56 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 			one(name, stream, 200, cfg.Warmup)
 		}
 	}
-	cfg.progress("fixed rates")
-	for _, rate := range cfg.Rates {
+	// Each cell is measured cfg.Repeat times, the rounds interleaved; the
+	// table shows the round with the median p99, so that one burst of
+	// another process's work on the shared cores does not decide a cell.
+	cells := map[string][]*result{}
+	var order []string
+	for round := range max(cfg.Repeat, 1) {
+		cfg.progress("fixed rates, round %d of %d", round+1, max(cfg.Repeat, 1))
+		for _, rate := range cfg.Rates {
+			for _, stream := range modes {
+				for _, name := range cfg.Targets {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					k := fmt.Sprint(rate, stream, name)
+					if round == 0 {
+						order = append(order, k)
+					}
+					cells[k] = append(cells[k], one(name, stream, rate, cfg.Duration))
+				}
+			}
+		}
+	}
+	for _, k := range order {
+		rs := slices.Clone(cells[k])
+		slices.SortStableFunc(rs, func(a, b *result) int { return cmp.Compare(a.Percentile(0.99), b.Percentile(0.99)) })
+		rep.rows = append(rep.rows, row{res: rs[len(rs)/2], runs: len(rs)})
+	}
+	if cfg.Saturate {
+		// Peak throughput: closed loop, cfg.Repeat interleaved rounds; the
+		// median round by throughput.
+		peaks := map[string][]*result{}
+		for round := range max(cfg.Repeat, 1) {
+			cfg.progress("peak throughput, %d requests in flight, round %d of %d", cfg.Workers, round+1, max(cfg.Repeat, 1))
+			for _, stream := range modes {
+				for _, name := range cfg.Targets {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					k := name + "/" + modeName(stream)
+					peaks[k] = append(peaks[k], measure(name, stream, 0, cfg.Duration))
+				}
+			}
+		}
 		for _, stream := range modes {
 			for _, name := range cfg.Targets {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				rep.rows = append(rep.rows, row{res: one(name, stream, rate, cfg.Duration)})
+				k := name + "/" + modeName(stream)
+				rs := slices.Clone(peaks[k])
+				slices.SortStableFunc(rs, func(a, b *result) int { return cmp.Compare(a.Achieved(), b.Achieved()) })
+				rep.peak[k] = rs[len(rs)/2]
+				rep.rows = append(rep.rows, row{res: rs[len(rs)/2], peak: true, runs: len(rs)})
 			}
 		}
 	}
@@ -221,7 +305,18 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 		for _, stream := range modes {
 			for _, name := range cfg.Targets {
 				cfg.progress("search: %s %s", name, modeName(stream))
-				best := findMax(ctx, cfg, func(rate float64) *result { return one(name, stream, rate, cfg.Step) })
+				best := findMax(ctx, cfg, func(rate float64) *result {
+					// A step that fails is tried once more: a rate is held
+					// if either try holds it.
+					res := one(name, stream, rate, cfg.Step)
+					for range cfg.Retries {
+						if res.sustained(cfg.MaxP99) || ctx.Err() != nil {
+							break
+						}
+						res = one(name, stream, rate, cfg.Step)
+					}
+					return res
+				})
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
@@ -289,7 +384,7 @@ func findMax(ctx context.Context, cfg benchConfig, measure func(rate float64) *r
 func (rep *benchReport) addDeltas() {
 	for i := range rep.rows {
 		r := &rep.rows[i]
-		if r.isMax || r.res.Run.Target.Name == "direct" {
+		if r.isMax || r.peak || r.res.Run.Target.Name == "direct" {
 			continue
 		}
 		if d := rep.find("direct", r.res.Run.Stream, r.res.Run.Rate); d != nil {
@@ -302,7 +397,7 @@ func (rep *benchReport) addDeltas() {
 // find returns the fixed-rate row of target at rate and mode.
 func (rep *benchReport) find(name string, stream bool, rate float64) *result {
 	for _, r := range rep.rows {
-		if !r.isMax && r.res.Run.Target.Name == name && r.res.Run.Stream == stream && r.res.Run.Rate == rate {
+		if !r.isMax && !r.peak && r.res.Run.Target.Name == name && r.res.Run.Stream == stream && r.res.Run.Rate == rate {
 			return r.res
 		}
 	}
@@ -330,8 +425,11 @@ func (rep *benchReport) writeTable(w io.Writer) {
 	for _, r := range rep.rows {
 		res := r.res
 		rate := fmt.Sprintf("%.0f", res.Run.Rate)
-		if r.isMax {
+		switch {
+		case r.isMax:
 			rate = "**max " + rate + "**"
+		case r.peak:
+			rate = fmt.Sprintf("**peak** (%d in flight)", res.Run.Workers)
 		}
 		a50, a99 := "", ""
 		if r.hasAd {
@@ -345,6 +443,14 @@ func (rep *benchReport) writeTable(w io.Writer) {
 			res.Run.Target.Name, modeName(res.Run.Stream), rate, res.Achieved(),
 			ms(res.Percentile(0.5)), ms(res.Percentile(0.9)), ms(res.Percentile(0.99)), ms(res.Percentile(0.999)),
 			errs, a50, a99)
+	}
+	var drops, retrans int64
+	for _, r := range rep.rows {
+		drops += r.res.KernelDrops
+		retrans += r.res.Retrans
+	}
+	if drops > 0 || retrans > 0 {
+		fmt.Fprintf(w, "\nDuring the runs shown the kernel dropped %d loopback packets from its input backlog and retransmitted %d TCP segments (each drop stalls a connection for at least the 200 ms minimum RTO).", drops, retrans)
 	}
 	for _, r := range rep.rows {
 		if r.res.Errors > 0 {
@@ -362,34 +468,38 @@ type bar struct {
 	Detail string
 }
 
-// bars checks the bars: the gateway sustains at least 70% of the
-// bare proxy's highest rate, and at 1000 req/s it adds at most 1 ms at p99
-// over direct; each in both modes measured.
+// bars checks the bars in each mode measured: the gateway's
+// throughput is at least 70% of the bare proxy's (judged on peak
+// throughput, closed loop, and shown also for the highest rate sustained
+// with p99 under the search's bar), and at 1000 req/s it adds at most 1 ms
+// at p99 over direct.
 func (rep *benchReport) bars() []bar {
 	var out []bar
-	modes := []bool{false}
-	if rep.cfg.Stream {
-		modes = append(modes, true)
-	}
-	for _, stream := range modes {
-		m := modeName(stream)
-		b := bar{Name: fmt.Sprintf("gateway sustains >= 70%% of the bare proxy's highest rate (%s)", m)}
-		gw, px := rep.max["gateway/"+m], rep.max["proxy/"+m]
-		switch _, ok := rep.max["gateway/"+m]; {
-		case !ok || !slices.Contains(rep.cfg.Targets, "proxy"):
-			b.Detail = "not measured (needs -find-max and both targets)"
+	modes := rep.cfg.modes()
+	ratio := func(name string, results map[string]*result, m string, value func(*result) float64) bar {
+		b := bar{Name: fmt.Sprintf("gateway >= 70%% of the bare proxy, %s (%s)", name, m)}
+		gw, okG := results["gateway/"+m]
+		px, okP := results["proxy/"+m]
+		switch {
+		case !okG || !okP:
+			b.Detail = "not measured"
 		case px == nil:
 			b.Detail = "the proxy sustained no rate"
 		case gw == nil:
 			b.Known, b.Detail = true, "the gateway sustained no rate"
 		default:
-			ratio := gw.Run.Rate / px.Run.Rate
-			b.Known, b.Pass = true, ratio >= 0.7
-			b.Detail = fmt.Sprintf("gateway %.0f/s vs proxy %.0f/s: %.0f%%", gw.Run.Rate, px.Run.Rate, 100*ratio)
+			r := value(gw) / value(px)
+			b.Known, b.Pass = true, r >= 0.7
+			b.Detail = fmt.Sprintf("gateway %.0f/s vs proxy %.0f/s: %.0f%%", value(gw), value(px), 100*r)
 		}
-		out = append(out, b)
+		return b
+	}
+	for _, stream := range modes {
+		m := modeName(stream)
+		out = append(out, ratio("peak throughput", rep.peak, m, (*result).Achieved))
+		out = append(out, ratio("highest rate with p99 under "+rep.cfg.MaxP99.String(), rep.max, m, func(r *result) float64 { return r.Run.Rate }))
 
-		b = bar{Name: fmt.Sprintf("at 1000 req/s the gateway adds <= 1 ms at p99 over direct (%s)", m)}
+		b := bar{Name: fmt.Sprintf("at 1000 req/s the gateway adds <= 1 ms at p99 over direct (%s)", m)}
 		g, d := rep.find("gateway", stream, 1000), rep.find("direct", stream, 1000)
 		if g == nil || d == nil {
 			b.Detail = "not measured (needs 1000 in -rates and both targets)"
@@ -445,6 +555,44 @@ func loadavg() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// kernelCounters reads, on Linux, the packets the kernel dropped from its
+// per-CPU input backlog (loopback traffic goes through it; a drop costs the
+// connection a retransmission after at least 200 ms) and the TCP segments
+// retransmitted. ok is false where they cannot be read.
+func kernelCounters() (drops, retrans int64, ok bool) {
+	b, err := os.ReadFile("/proc/net/softnet_stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 {
+			n, _ := strconv.ParseInt(f[1], 16, 64)
+			drops += n
+		}
+	}
+	b, err = os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, 0, false
+	}
+	var head []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Tcp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i, name := range head {
+			if name == "RetransSegs" && i < len(f) {
+				retrans, _ = strconv.ParseInt(f[i], 10, 64)
+			}
+		}
+	}
+	return drops, retrans, true
 }
 
 // pause waits d or until ctx ends.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
+	"github.com/modelroute/modelroute/provider"
 	"github.com/modelroute/modelroute/router"
 	"github.com/modelroute/modelroute/router/httpapi"
 	"github.com/modelroute/modelroute/router/litellm"
@@ -52,6 +53,10 @@ type gatewayOptions struct {
 	routerOpts []router.Option
 	adjust     func(*router.Config) // called on the converted config before router.New
 	log        *slog.Logger         // nil: discard
+	// upstreamIdle, when positive, gives every deployment's provider one
+	// shared HTTP client (provider.NewHTTPClient's settings) keeping this
+	// many idle connections per host instead of 256 each.
+	upstreamIdle int
 	// leaveProviders makes Close leave the deployments' providers (and
 	// their idle upstream connections) open, as examples/gateway does.
 	leaveProviders bool
@@ -92,7 +97,15 @@ func startGateway(ctx context.Context, cfg *litellm.Config, state string, o gate
 		return nil, err
 	}
 
-	g.cfg, err = cfg.RouterConfig(nil)
+	var newProvider litellm.ProviderFunc
+	if o.upstreamIdle > 0 {
+		hc := provider.NewHTTPClient()
+		tr := hc.Transport.(*http.Transport)
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = o.upstreamIdle, o.upstreamIdle
+		newProvider = litellm.OpenAIProviders(nil, hc)
+		g.stop = append(g.stop, hc.CloseIdleConnections)
+	}
+	g.cfg, err = cfg.RouterConfig(newProvider)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +190,7 @@ func startGateway(ctx context.Context, cfg *litellm.Config, state string, o gate
 	}
 	g.addr = ln.Addr().String()
 	g.errc = make(chan error, 1)
-	go func() { g.errc <- g.srv.Serve(ln) }()
+	go labelled("gateway", func() { g.errc <- g.srv.Serve(ln) })
 	return g, nil
 }
 

@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -55,6 +54,7 @@ type runSpec struct {
 	Rate        float64
 	Duration    time.Duration
 	MaxInFlight int           // bound on requests in flight; a request due when it is reached is not sent and counts as an error
+	Workers     int           // closed loop (saturate): this many requests in flight at all times; Rate is 0
 	Timeout     time.Duration // per request
 }
 
@@ -68,6 +68,9 @@ type result struct {
 	Elapsed  time.Duration   // from the first request's due time to the last answer
 	Lat      []time.Duration // of the OK requests, from each one's due time, sorted
 	ErrKinds map[string]int  // error description → count
+
+	Workers              int   // open loop: workers started (the most requests that were in flight at once)
+	KernelDrops, Retrans int64 // the machine's loopback backlog drops and TCP retransmissions during the run (Linux)
 }
 
 // Achieved is the successful requests per second over the run.
@@ -109,8 +112,8 @@ func (r *result) sustained(limit time.Duration) bool {
 }
 
 // attack runs rn with client: an open-loop scheduler issues request i at
-// start + i/Rate whatever the earlier ones are doing, each on a goroutine of
-// its own, at most MaxInFlight at once. A request's latency runs from its
+// start + i/Rate whatever the earlier ones are doing, to an idle worker
+// (started as needed), at most MaxInFlight at once. A request's latency runs from its
 // due time, so a late scheduler or a queue anywhere counts against the
 // target (no coordinated omission).
 func attack(ctx context.Context, client *http.Client, rn runSpec) *result {
@@ -125,17 +128,33 @@ func attack(ctx context.Context, client *http.Client, rn runSpec) *result {
 		err string // "" when OK
 	}
 	outs := make([]outcome, n)
-	var inflight atomic.Int64
-	var wg sync.WaitGroup
 	step := float64(time.Second) / rn.Rate
 	start := time.Now().Add(5 * time.Millisecond)
+	dueAt := func(i int) time.Time { return start.Add(time.Duration(float64(i) * step)) }
+	// Workers are started as needed, up to MaxInFlight, and take due
+	// requests from an unbuffered channel: a request is handed over only to
+	// a worker that is idle, and keeps its stack (no goroutine, no stack
+	// growth per request).
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	workers := 0
+	work := func(i int) {
+		defer wg.Done()
+		for ok := true; ok; i, ok = <-jobs {
+			err := do(ctx, client, rn, body)
+			end := time.Now()
+			outs[i] = outcome{lat: end.Sub(dueAt(i)), end: end}
+			if err != nil {
+				outs[i].err = err.Error()
+			}
+		}
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	sent := 0
 loop:
 	for i := range n {
-		due := start.Add(time.Duration(float64(i) * step))
-		if d := time.Until(due); d > 0 {
+		if d := time.Until(dueAt(i)); d > 0 {
 			timer.Reset(d)
 			select {
 			case <-ctx.Done():
@@ -146,23 +165,19 @@ loop:
 			break
 		}
 		sent++
-		if inflight.Load() >= int64(rn.MaxInFlight) {
-			outs[i] = outcome{err: "not sent: max in flight reached", end: time.Now()}
-			continue
-		}
-		inflight.Add(1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer inflight.Add(-1)
-			err := do(ctx, client, rn, body)
-			end := time.Now()
-			outs[i] = outcome{lat: end.Sub(due), end: end}
-			if err != nil {
-				outs[i].err = err.Error()
+		select {
+		case jobs <- i:
+		default:
+			if workers == rn.MaxInFlight {
+				outs[i] = outcome{err: "not sent: max in flight reached", end: time.Now()}
+				continue
 			}
-		}()
+			workers++
+			wg.Add(1)
+			go work(i)
+		}
 	}
+	close(jobs)
 	wg.Wait()
 
 	res := &result{Run: rn, Sent: sent, ErrKinds: map[string]int{}}
@@ -186,7 +201,56 @@ loop:
 	slices.Sort(res.Lat)
 	if sent > 0 {
 		res.Elapsed = max(last.Sub(start), time.Duration(float64(sent)*step))
+		res.Workers = workers
 	}
+	return res
+}
+
+// saturate runs rn closed-loop: rn.Workers goroutines each send a request
+// as soon as their previous one is answered, for rn.Duration. Its
+// throughput is the most the target serves with that many requests in
+// flight; latencies run from each request's start.
+func saturate(ctx context.Context, client *http.Client, rn runSpec) *result {
+	body := chatBody(rn.Target.Model, rn.Stream)
+	type worker struct {
+		lat  []time.Duration
+		errs map[string]int
+		sent int
+	}
+	ws := make([]worker, rn.Workers)
+	start := time.Now()
+	end := start.Add(rn.Duration)
+	var wg sync.WaitGroup
+	for i := range ws {
+		w := &ws[i]
+		w.errs = map[string]int{}
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				t := time.Now()
+				if !t.Before(end) {
+					return
+				}
+				w.sent++
+				if err := do(ctx, client, rn, body); err != nil {
+					w.errs[err.Error()]++
+					continue
+				}
+				w.lat = append(w.lat, time.Since(t))
+			}
+		})
+	}
+	wg.Wait()
+	res := &result{Run: rn, Elapsed: time.Since(start), ErrKinds: map[string]int{}}
+	for _, w := range ws {
+		res.Sent += w.sent
+		res.OK += len(w.lat)
+		res.Lat = append(res.Lat, w.lat...)
+		for k, v := range w.errs {
+			res.ErrKinds[k] += v
+			res.Errors += v
+		}
+	}
+	slices.Sort(res.Lat)
 	return res
 }
 

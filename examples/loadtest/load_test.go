@@ -50,7 +50,7 @@ func TestPercentile(t *testing.T) {
 // rate × duration requests, counts what failed, and reads streams to the end.
 func TestAttack(t *testing.T) {
 	var n atomic.Int64
-	s, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s, err := serve("test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i := n.Add(1)
 		var body bytes.Buffer
 		body.ReadFrom(r.Body)
@@ -96,7 +96,7 @@ func TestAttack(t *testing.T) {
 // MaxInFlight and counts the rest as not sent.
 func TestAttackBound(t *testing.T) {
 	release := make(chan struct{})
-	s, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s, err := serve("test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -172,7 +172,7 @@ func TestFindMax(t *testing.T) {
 // modes, one low rate. Nothing may fail, and the table has every row.
 func TestRun(t *testing.T) {
 	var out, progress bytes.Buffer
-	err := run(context.Background(), []string{"-rates", "100", "-duration", "500ms", "-warmup", "200ms", "-find-max=false"}, &out, &progress)
+	err := run(context.Background(), []string{"-rates", "100", "-duration", "500ms", "-warmup", "200ms", "-repeat", "1", "-find-max=false"}, &out, &progress)
 	t.Logf("%s", out.String())
 	if err != nil && err != errBarsFailed {
 		t.Fatalf("run: %v\n%s", err, progress.String())

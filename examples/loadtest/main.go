@@ -1,8 +1,8 @@
 // Command loadtest measures what modelroute's gateway costs and checks that
 // it keeps working under faults, churn and crashes.
 //
-//	go run ./examples/loadtest                 # the load table and its bars (about 5 minutes)
-//	go run ./examples/loadtest -quick          # the same, shorter (about 1.5 minutes)
+//	go run ./examples/loadtest                 # the load table and its bars (about 10 minutes)
+//	go run ./examples/loadtest -quick          # the same, shorter (about 2 minutes)
 //	go run ./examples/loadtest -scale          # 100000 aliases and 10000 deployments in one Router
 //	go run ./examples/loadtest -chaos 1m       # faults upstream under steady load
 //	go run ./examples/loadtest -churn 1m       # aliases created, re-pointed, disabled, deleted under load
@@ -20,25 +20,39 @@
 // the examples/gateway binary, built and run as a process of its own.
 //
 // Chat completions go through the alias "smart" (a group of two
-// deployments on the fake), plain and streamed. Each run is open-loop: a
-// scheduler issues request i at start + i/rate whatever the earlier ones are
-// doing, at most -max-inflight at once; latency runs from each request's
-// due time, so queueing anywhere, in the load generator included, counts.
-// Each target has its own keep-alive client keeping -max-inflight idle
-// connections; the reverse proxy and the gateway's providers keep 256 idle
-// connections to the upstream (provider.NewHTTPClient).
+// deployments on the fake), plain and streamed (seven content chunks).
+// Fixed-rate runs are open-loop: a scheduler hands request i, due at
+// start + i/rate, to an idle worker whatever the earlier requests are doing,
+// at most -max-inflight at once (a request due beyond that is not sent and
+// counts as an error); latency runs from each request's due time, so
+// queueing anywhere, in the load generator included, counts. Each target
+// has its own keep-alive client keeping -max-inflight idle connections; the
+// reverse proxy and the gateway's providers keep 256 idle connections to
+// the upstream (provider.NewHTTPClient), unless -upstream-idle says
+// otherwise.
 //
-// The tool prints one table (target, mode, rate, achieved throughput, p50,
-// p90, p99, p99.9, errors, and latency added over direct at the same rate
-// and mode at p50 and p99), the highest rate each target sustains with p99
-// under -max-p99 (doubling, then bisecting), and the bars: the gateway
-// sustains at least 70% of the bare proxy's highest rate, and at 1000 req/s
-// it adds at most 1 ms at p99 over direct.
+// The tool prints one table: for each rate of -rates, target and mode, the
+// achieved throughput, p50, p90, p99, p99.9, errors, and the latency added
+// over direct at the same rate and mode at p50 and p99 (each cell measured
+// -repeat times, interleaved, the round with the median p99 shown); each
+// target's peak throughput, closed loop with -workers requests in flight
+// (the median of -repeat rounds); and each target's highest rate with p99
+// under -max-p99, found by doubling from -start-rate, then bisecting (a
+// step that fails is tried -retries more times). Then the bars: the gateway
+// keeps at least 70% of the bare proxy's throughput (judged on peak
+// throughput, and shown for the highest sustained rate too), and at 1000
+// req/s it adds at most 1 ms at p99 over direct.
 //
 // The load generator, the fake upstream, the proxy and the gateway share
 // the machine's cores, as they would on one 2-core host; so does anything
-// else running there, and the tool prints the load average before and
-// after.
+// else running there. The tool prints the load average, and for each run
+// the kernel's loopback backlog drops and TCP retransmissions. Every
+// part's goroutines carry the profiler label part=loadgen, upstream, proxy
+// or gateway, so a -cpuprofile splits by part:
+//
+//	go run ./examples/loadtest -targets gateway -rates "" -find-max=false -cpuprofile cpu.out
+//	go tool pprof -tags cpu.out                           # CPU per part
+//	go tool pprof -tagfocus part=gateway -top -cum cpu.out
 package main
 
 import (
@@ -103,15 +117,21 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.DurationVar(&b.Duration, "duration", 5*time.Second, "length of each fixed-rate run")
 	fs.DurationVar(&b.Warmup, "warmup", time.Second, "unrecorded run at 200 req/s per target and mode before the measurements")
 	fs.StringVar(&o.rates, "rates", "500,1000,2000", "fixed rates to measure, requests per second, comma-separated")
-	fs.BoolVar(&b.Stream, "stream", true, "measure streamed chat completions as well as plain ones")
+	fs.BoolVar(&b.Stream, "stream", true, "measure streamed chat completions")
+	plain := fs.Bool("plain", true, "measure plain (non-streamed) chat completions")
+	fs.BoolVar(&b.Saturate, "peak", true, "measure each target's peak throughput, closed loop with -workers requests in flight")
+	fs.IntVar(&b.Workers, "workers", 64, "requests in flight for -peak")
 	fs.BoolVar(&b.FindMax, "find-max", true, "search each target's highest rate with p99 under -max-p99")
 	fs.DurationVar(&b.Step, "step", 3*time.Second, "length of each step of the search")
 	fs.Float64Var(&b.StartRate, "start-rate", 1000, "first rate of the search")
 	fs.IntVar(&b.Bisect, "bisect", 3, "bisection steps of the search after the doubling")
+	fs.IntVar(&b.Retries, "retries", 1, "more tries of a search step that failed (a burst of another process's work should not end the search)")
+	fs.IntVar(&b.Repeat, "repeat", 3, "rounds of the fixed-rate runs, interleaved; the table shows each cell's round with the median p99")
 	fs.DurationVar(&b.MaxP99, "max-p99", 50*time.Millisecond, "the search's p99 bar")
 	fs.StringVar(&o.targets, "targets", "direct,proxy,gateway", "targets to measure, comma-separated")
 	fs.IntVar(&b.MaxInFlight, "max-inflight", 2000, "most requests in flight per run; a request due beyond it is not sent and counts as an error")
 	fs.DurationVar(&b.Timeout, "timeout", 10*time.Second, "per-request timeout")
+	fs.IntVar(&b.UpstreamIdle, "upstream-idle", 0, "idle connections per host the proxy and the in-process gateway keep to the upstream (0: provider.NewHTTPClient's 256; the gateway then shares one client among its deployments)")
 	fs.BoolVar(&b.Exec, "exec", false, "run the gateway as the examples/gateway binary (go build), in a process of its own")
 	fs.BoolVar(&o.quick, "quick", false, "shorter: -duration 2s -step 1s -bisect 2 -rates 1000 (unless given)")
 	fs.BoolVar(&o.load, "load", true, "run the load table (off by default when -scale, -chaos, -churn or -crash is given)")
@@ -138,6 +158,10 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	b.NoPlain = !*plain
+	if b.NoPlain && !b.Stream {
+		return o, errors.New("-plain=false and -stream=false: nothing to measure")
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["load"] && (o.scale || o.chaos > 0 || o.churn > 0 || o.crash > 0) {
@@ -155,6 +179,9 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 		}
 		if !set["rates"] {
 			o.rates = "1000"
+		}
+		if !set["repeat"] {
+			b.Repeat = 1
 		}
 	}
 	for _, s := range strings.Split(o.rates, ",") {
@@ -179,7 +206,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	if len(b.Targets) == 0 {
 		return o, errors.New("-targets: none")
 	}
-	if b.MaxInFlight < 1 || b.Duration <= 0 || b.Step <= 0 || b.StartRate <= 0 {
+	if b.MaxInFlight < 1 || b.Workers < 1 || b.Duration <= 0 || b.Step <= 0 || b.StartRate <= 0 {
 		return o, errors.New("-max-inflight, -duration, -step and -start-rate must be positive")
 	}
 	return o, nil
@@ -211,8 +238,8 @@ func run(ctx context.Context, args []string, out, progress io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "gateway: %s\nfixed-rate runs %v each, search steps %v, p99 bar %v, at most %d in flight\n\n",
-			rep.gateway, o.bench.Duration, o.bench.Step, o.bench.MaxP99, o.bench.MaxInFlight)
+		fmt.Fprintf(out, "gateway: %s\nfixed-rate runs %v each, %d rounds (each cell: the round with the median p99); search steps %v (a failed step tried %d more time(s)), p99 bar %v; at most %d requests in flight\n\n",
+			rep.gateway, o.bench.Duration, max(o.bench.Repeat, 1), o.bench.Step, o.bench.Retries, o.bench.MaxP99, o.bench.MaxInFlight)
 		rep.writeTable(out)
 		fmt.Fprintln(out)
 		bars := rep.bars()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -24,7 +26,10 @@ type server struct {
 	errc chan error
 }
 
-func serve(h http.Handler) (*server, error) {
+// serve serves h on a new loopback port. Its goroutines, those of its
+// connections included, carry the profiler label part=part, so that a CPU
+// profile of the tool splits by part (go tool pprof -tagfocus part=gateway).
+func serve(part string, h http.Handler) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -34,8 +39,14 @@ func serve(h http.Handler) (*server, error) {
 		addr: ln.Addr().String(),
 		errc: make(chan error, 1),
 	}
-	go func() { s.errc <- s.srv.Serve(ln) }()
+	go labelled(part, func() { s.errc <- s.srv.Serve(ln) })
 	return s, nil
+}
+
+// labelled runs fn with the profiler label part=part; goroutines fn starts
+// inherit it.
+func labelled(part string, fn func()) {
+	pprof.Do(context.Background(), pprof.Labels("part", part), func(context.Context) { fn() })
 }
 
 func (s *server) URL() string { return "http://" + s.addr }
@@ -63,7 +74,7 @@ func startUpstream(record bool, opts ...providertest.Option) (*upstream, error) 
 		u.rec = &recorder{next: u.fake}
 		h = u.rec
 	}
-	s, err := serve(h)
+	s, err := serve("upstream", h)
 	if err != nil {
 		return nil, err
 	}
@@ -168,18 +179,24 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 // HTTP hop that parses nothing. Its transport is the one the gateway's
 // providers use (provider.NewHTTPClient: 256 idle connections per host), so
 // both hops keep the same connection pool to the upstream.
-func startProxy(target string) (*server, func(), error) {
+//
+// idle, when positive, replaces the 256 idle connections per host with idle
+// (see benchConfig.UpstreamIdle).
+func startProxy(target string, idle int) (*server, func(), error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, nil, err
 	}
 	tr := provider.NewHTTPClient().Transport.(*http.Transport)
+	if idle > 0 {
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = idle, idle
+	}
 	rp := &httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(u) },
 		Transport: tr,
 		ErrorLog:  log.New(io.Discard, "", 0), // overload errors are counted by the client
 	}
-	s, err := serve(rp)
+	s, err := serve("proxy", rp)
 	if err != nil {
 		return nil, nil, err
 	}
