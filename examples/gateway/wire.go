@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -49,6 +50,14 @@ func build(ctx context.Context, cfg *litellm.Config, state string, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
+	// The providers own their upstream connection pools; close them last.
+	g.stop = append(g.stop, func() {
+		for _, d := range rcfg.Deployments {
+			if c, ok := d.Provider.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	})
 	g.router, err = router.New(g.registry, rcfg, router.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.File, err)

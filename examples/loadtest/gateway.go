@@ -32,8 +32,8 @@ const masterKey = "sk-loadtest-master"
 // Two differences, both for measurement: the Router may get extra options
 // (an observer for the chaos checks) and the router.Config may be adjusted
 // before use (gatewayOptions.adjust); the load runs use neither. Close also
-// closes the deployments' providers (their idle upstream connections), which
-// examples/gateway does not do; see leak_test.go.
+// closes the deployments' providers (their idle upstream connections), as
+// examples/gateway does, unless leaveProviders; see leak_test.go.
 type gateway struct {
 	registry *alias.Registry
 	access   *access.Checker
@@ -58,7 +58,7 @@ type gatewayOptions struct {
 	// many idle connections per host instead of 256 each.
 	upstreamIdle int
 	// leaveProviders makes Close leave the deployments' providers (and
-	// their idle upstream connections) open, as examples/gateway does.
+	// their idle upstream connections) open, to measure what that leaks.
 	leaveProviders bool
 }
 
