@@ -252,12 +252,9 @@ func TestFileStoreCrash(t *testing.T) {
 		crashChild(path)
 		return
 	}
-	if testing.Short() {
-		t.Skip("starts child processes")
-	}
 	exe, err := os.Executable()
 	if err != nil {
-		t.Skip("cannot find the test binary:", err)
+		t.Fatal("cannot find the test binary to run as the crashing child:", err)
 	}
 	ctx := context.Background()
 	dir := t.TempDir()

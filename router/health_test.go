@@ -722,7 +722,7 @@ func FuzzRedact(f *testing.F) {
 		if len(key) < 6 || strings.ContainsFunc(key, func(r rune) bool {
 			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 		}) {
-			t.Skip()
+			return // not key-shaped: redaction need not find it
 		}
 		secret := "sk-" + key
 		if strings.HasSuffix(before, "-") || before != "" && isWordByte(before[len(before)-1]) {
