@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelroute/modelroute/examples/internal/gatewire"
 	"github.com/modelroute/modelroute/router/litellm"
 )
 
@@ -27,12 +28,12 @@ func fuzzGateway(f *testing.F) (http.Handler, string) {
 		f.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	g, err := build(context.Background(), cfg, f.TempDir(), log)
+	g, err := gatewire.Build(context.Background(), cfg, f.TempDir(), gatewire.Options{Logger: log})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(g.Close)
-	h := g.handler(cfg.General.MasterKey, log)
+	h := g.Handler(cfg.General.MasterKey)
 
 	req := httptest.NewRequest("POST", "/key/generate", strings.NewReader(`{"models":["alias-1"]}`))
 	req.Header.Set("Authorization", "Bearer "+testMasterKey)

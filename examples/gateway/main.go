@@ -17,18 +17,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
-	"github.com/modelroute/modelroute/access"
-	"github.com/modelroute/modelroute/alias"
-	"github.com/modelroute/modelroute/provider/providertest"
-	"github.com/modelroute/modelroute/router"
-	"github.com/modelroute/modelroute/router/httpapi"
+	"github.com/modelroute/modelroute/examples/internal/gatewire"
 	"github.com/modelroute/modelroute/router/litellm"
 )
 
@@ -122,7 +117,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return errors.New("no master key: set general_settings.master_key in the config or MODELROUTE_MASTER_KEY")
 	}
 
-	g, err := build(ctx, cfg, o.state, log)
+	g, err := gatewire.Build(ctx, cfg, o.state, gatewire.Options{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -132,15 +127,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           g.handler(master, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		// No WriteTimeout: streams last as long as the model writes; each
-		// request is bounded by the router's timeouts instead.
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := gatewire.NewServer(g.Handler(master), log)
 	addr := ln.Addr().String()
 	log.Info("modelroute gateway ready", "addr", addr, "state", o.state, "config", o.config, "deployments", len(cfg.Deployments))
 	if demo != nil {
@@ -168,29 +155,3 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	<-errc
 	return nil
 }
-
-// gateway is the library's parts, wired.
-type gateway struct {
-	registry *alias.Registry
-	access   *access.Checker
-	usage    *access.Usage
-	router   *router.Router
-	health   *router.HealthChecker
-	stop     []func()
-}
-
-// handler returns the HTTP API over g's parts, as run serves it: every
-// endpoint, with master key auth in front of the admin API.
-func (g *gateway) handler(master string, log *slog.Logger) http.Handler {
-	return httpapi.New(g.router, g.registry,
-		httpapi.WithAccess(g.access), httpapi.WithUsage(g.usage),
-		httpapi.WithHealthChecker(g.health), httpapi.WithMasterKey(master), httpapi.WithLogger(log)).Mux()
-}
-
-func (g *gateway) Close() {
-	for i := len(g.stop) - 1; i >= 0; i-- {
-		g.stop[i]()
-	}
-}
-
-var _ = providertest.NewHandler // the demo upstream (demo.go)
