@@ -73,6 +73,12 @@ func (r Resolution) IsAlias() bool { return len(r.Chain) > 0 }
 // TargetCheck lets the owner of the model groups (the router) vet aliases.
 // Without one, any well-formed target is accepted and every well-formed name
 // that is not an alias resolves to itself.
+//
+// A check's answers must not change while it is installed: Resolve trusts
+// that an alias's target, vetted when the alias was written or when the check
+// was installed, is still known. To change them (the router's groups
+// changed), install a new check with SetTargetCheck, which vets every alias
+// again and refuses the change if one would point at nothing.
 type TargetCheck interface {
 	// CheckAlias is called on each write with the alias name and the final
 	// target of its chain, and for every other alias whose final target the
@@ -81,8 +87,8 @@ type TargetCheck interface {
 	// the Registry's write lock is held, so it must not call the Registry's
 	// write methods (Resolve, Get and List are fine).
 	CheckAlias(name, target string) error
-	// Known is called by Resolve on the final target; false makes Resolve
-	// fail with ErrNotFound. It must be cheap, allocation-free and safe for
-	// concurrent use.
+	// Known is called by Resolve on a name that is not an alias; false makes
+	// Resolve fail with ErrNotFound. It must be cheap, allocation-free and
+	// safe for concurrent use.
 	Known(name string) bool
 }

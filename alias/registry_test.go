@@ -512,8 +512,8 @@ func TestResolve(t *testing.T) {
 			in: "nope", wantErr: ErrNotFound, wantMsg: `alias: "nope": not found`,
 		},
 		{
-			name: "target unknown since the check was set", check: &forgetful{newGroups("gpt-4o-group", "gpt-3-group", "openai/gpt-4o-mini"), "gpt-4o-group"},
-			in: "fast", wantErr: ErrNotFound, wantMsg: `alias: "fast": not found`,
+			name: "group name the check no longer knows", check: &forgetful{newGroups("gpt-4o-group", "gpt-3-group", "openai/gpt-4o-mini"), "gpt-4o-group"},
+			in: "gpt-4o-group", wantErr: ErrNotFound, wantMsg: `alias: "gpt-4o-group": not found`,
 		},
 	}
 	for _, tt := range tests {
@@ -536,8 +536,8 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-// forgetful is a TargetCheck whose Known forgets one name: the router
-// removed a group after the aliases were checked.
+// forgetful is a TargetCheck whose Known forgets one name after the aliases
+// were checked: Resolve asks it about names that are not aliases.
 type forgetful struct {
 	*groups
 	forgot string

@@ -13,11 +13,22 @@ import (
 // benchRouter returns a Router over one group "g" of n deployments with
 // weights 1–10, a tenth of them cooling down for an hour.
 func benchRouter(b *testing.B, n int, strategy string) *Router {
+	return benchRouterWith(b, n, 0, strategy)
+}
+
+// benchRouterWith is benchRouter with other more deployments in groups of
+// ten beside "g": a Router at scale.
+func benchRouterWith(b *testing.B, n, other int, strategy string) *Router {
 	cfg := Config{Strategy: strategy}
 	f := providertest.NewFake()
 	for i := range n {
 		cfg.Deployments = append(cfg.Deployments, Deployment{
 			ID: fmt.Sprint("d", i), Group: "g", Model: "openai/m", Provider: f, Weight: float64(1 + i%10),
+		})
+	}
+	for i := range other {
+		cfg.Deployments = append(cfg.Deployments, Deployment{
+			ID: fmt.Sprint("o", i), Group: fmt.Sprint("g", i/10), Model: "openai/m", Provider: f, Weight: float64(1 + i%10),
 		})
 	}
 	r := mustNew(b, nil, cfg)
@@ -70,6 +81,25 @@ func BenchmarkPick(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkPickAtScale is BenchmarkPick's default strategy for the group of
+// 1000 in a Router of 10000 deployments (9000 more in groups of ten).
+func BenchmarkPickAtScale(b *testing.B) {
+	r := benchRouterWith(b, 1000, 9000, "simple-shuffle")
+	g, _ := r.tab.Load().lookup("g")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c := newPickCall(r)
+		now := time.Now().UnixNano()
+		for pb.Next() {
+			if pickOnce(c, g, now) == nil {
+				b.Error("no pick")
+				return
+			}
+		}
+	})
 }
 
 // BenchmarkFloor is the DESIGN.md floor a pick is compared with: a map
