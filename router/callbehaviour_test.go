@@ -69,9 +69,10 @@ func TestWithRequestObserver(t *testing.T) {
 	}
 }
 
-// A Retry-After longer than BackoffMax is a cooldown: without
-// WaitForCooldown the request fails at once with the time to wait (and its
-// fallbacks would run); with it, the request waits within its deadline.
+// A Retry-After longer than BackoffMax is a cooldown: the request waits for
+// it within MaxCooldownWait (the default, 30s, fits a 30s Retry-After) and
+// its deadline; past them it fails at once with the time to wait (and its
+// fallbacks would run).
 func TestLongRetryAfterFailsFast(t *testing.T) {
 	for _, wait := range []bool{false, true} {
 		t.Run(map[bool]string{false: "fail fast", true: "wait"}[wait], func(t *testing.T) {
@@ -79,7 +80,11 @@ func TestLongRetryAfterFailsFast(t *testing.T) {
 				reg := newRegistry(t)
 				d, f := fakeDep("d1", "g", "m")
 				f.Enqueue(providertest.Reply{Kind: provider.KindRateLimited, Status: 429, RetryAfter: 30 * time.Second})
-				r := mustNew(t, reg, Config{Deployments: []Deployment{d}, WaitForCooldown: wait})
+				cfg := Config{Deployments: []Deployment{d}}
+				if !wait {
+					cfg.MaxCooldownWait = 20 * time.Second
+				}
+				r := mustNew(t, reg, cfg)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
 				start := time.Now()

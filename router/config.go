@@ -17,6 +17,9 @@ const (
 	DefaultSlowStart     = 10 * time.Second
 	DefaultBackoffBase   = 100 * time.Millisecond
 	DefaultBackoffMax    = 10 * time.Second
+	// DefaultMaxCooldownWait is how long in total a request waits for
+	// cooldowns by default.
+	DefaultMaxCooldownWait = 30 * time.Second
 )
 
 // Config is everything a Router routes by: LiteLLM's model_list and
@@ -85,10 +88,16 @@ type Config struct {
 	// refuses the request on content policy.
 	ContentPolicyFallbacks map[string][]string
 
-	// WaitForCooldown makes a request whose every candidate is cooling down
-	// wait for the earliest to recover, if that happens before its context
-	// deadline. False: fail at once with the time to wait.
-	WaitForCooldown bool
+	// MaxCooldownWait bounds how long, in total, a request waits for a
+	// cooldown to end when no deployment of its target is available because
+	// they are cooling down (or out for another request's half-open probe),
+	// including a Retry-After longer than BackoffMax. A cooldown that would
+	// take the request past it, or past its context's deadline, is not
+	// waited for: the request fails at once with ErrCooldown and the time
+	// to wait. A request that has fallbacks moves on to them instead of
+	// waiting. Waits are not retries: NumRetries bounds upstream calls.
+	// Zero: DefaultMaxCooldownWait; negative: never wait.
+	MaxCooldownWait time.Duration
 
 	// BackoffBase and BackoffMax shape the jittered exponential backoff
 	// between retries when no other deployment is available: attempt n waits
@@ -105,7 +114,7 @@ type settings struct {
 	cooldown      time.Duration
 	window        time.Duration
 	slowStart     time.Duration
-	waitCooldown  bool
+	maxWait       time.Duration // of cooldowns, in total; 0: never
 	backoffBase   time.Duration
 	backoffMax    time.Duration
 	strategyName  string
@@ -123,7 +132,7 @@ func (c *Config) settings() settings {
 		cooldown:      c.CooldownTime,
 		window:        c.FailureWindow,
 		slowStart:     c.SlowStart,
-		waitCooldown:  c.WaitForCooldown,
+		maxWait:       c.MaxCooldownWait,
 		backoffBase:   c.BackoffBase,
 		backoffMax:    c.BackoffMax,
 		strategyName:  c.Strategy,
@@ -164,6 +173,12 @@ func (c *Config) settings() settings {
 	}
 	if s.backoffMax == 0 {
 		s.backoffMax = DefaultBackoffMax
+	}
+	switch {
+	case s.maxWait == 0:
+		s.maxWait = DefaultMaxCooldownWait
+	case s.maxWait < 0:
+		s.maxWait = 0
 	}
 	if s.backoffMax < s.backoffBase {
 		s.backoffMax = s.backoffBase

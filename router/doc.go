@@ -34,7 +34,10 @@
 // it; afterwards one probe request is let through (half-open) and, if it
 // succeeds, traffic ramps back up over SlowStart. Bad requests, content
 // policy and context-window errors do not count, nor does the caller's own
-// cancellation. State is computed lazily from timestamps: no goroutine or
+// cancellation. When every deployment of a target is cooling down, a request
+// with no fallback waits for the first to recover, up to MaxCooldownWait in
+// total and never past its deadline; a longer cooldown fails it at once with
+// ErrCooldown and the time to wait. State is computed lazily from timestamps: no goroutine or
 // timer runs per failure.
 //
 // # Catalog and health

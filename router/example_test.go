@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -89,18 +90,19 @@ func ExampleRouter_Explain() {
 // When every deployment is cooling down, the error says how long to wait.
 func ExampleExhaustedError() {
 	fake := providertest.NewFake()
-	fake.SetDefault(providertest.Reply{Kind: provider.KindRateLimited, RetryAfter: 30e9})
+	fake.SetDefault(providertest.Reply{Kind: provider.KindRateLimited, RetryAfter: time.Minute})
 	r, _ := router.New(nil, router.Config{
 		NumRetries:  -1,
 		Deployments: []router.Deployment{{ID: "a", Group: "chat", Model: "openai/gpt-4o", Provider: fake}},
 	})
 	defer r.Close()
-	r.Complete(context.Background(), hello("chat")) // 429: cools down for 30s
+	r.Complete(context.Background(), hello("chat")) // 429: cools down for a minute
+	// A cooldown longer than MaxCooldownWait (default 30s) is not waited for.
 	_, _, err := r.Complete(context.Background(), hello("chat"))
 	fmt.Println(err)
 	var ex *router.ExhaustedError
 	fmt.Println(errors.As(err, &ex), errors.Is(err, router.ErrCooldown), ex.CooldownWait.Round(1e9))
 	// Output:
-	// router: no deployment available for "chat" (0 attempts; earliest cooldown ends in 30s)
-	// true true 30s
+	// router: no deployment available for "chat" (0 attempts; earliest cooldown ends in 1m0s)
+	// true true 1m0s
 }

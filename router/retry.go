@@ -52,7 +52,8 @@ type call struct {
 	lastRetryAfter time.Duration
 	cooling        bool // a target ran out of candidates because of cooldowns
 	ruledOutCW     bool
-	clockUsed      bool // start was used as the first attempt's time
+	clockUsed      bool          // start was used as the first attempt's time
+	waited         time.Duration // for cooldowns, in total
 }
 
 // run serves the resolved request: the requested group first, then the
@@ -233,15 +234,19 @@ func (c *call) serve(g *group, match, target string, fallback bool) bool {
 			// Every untried deployment is out: back off, then let the
 			// ones that failed try again if one will be available.
 			// A wait longer than BackoffMax (a long Retry-After) is a
-			// cooldown: waited out only under WaitForCooldown, else the
-			// request moves on to its fallbacks or fails fast with the
-			// time to wait.
+			// cooldown, waited out only within MaxCooldownWait and when
+			// no fallback could serve; else the request moves on to its
+			// fallbacks or fails fast with the time to wait.
 			wait := c.backoff(tries)
 			c.cand.allowTried = true
-			if (wait <= set.backoffMax || set.waitCooldown) && c.anyCandidate(g, now.Add(wait).UnixNano()) {
+			long := wait > set.backoffMax
+			if (!long || c.mayWait(g, wait)) && c.anyCandidate(g, now.Add(wait).UnixNano()) {
 				if !c.sleep(wait) {
 					c.noteCooling(g, now.UnixNano())
 					return false
+				}
+				if long {
+					c.waited += wait
 				}
 				now = time.Now()
 				d, probe = c.pick(g, now.UnixNano())
@@ -253,16 +258,9 @@ func (c *call) serve(g *group, match, target string, fallback bool) bool {
 				c.lastKind = provider.KindContextWindow
 				return false
 			}
-			if set.waitCooldown {
-				wait := time.Duration(0)
-				if until := earliestCooldown(g, nowNS); until != 0 {
-					wait = time.Duration(until - nowNS)
-				} else if probing(g, nowNS, set) {
-					wait = c.backoff(1) // another request is probing: look again soon
-				}
-				if wait > 0 && c.sleep(wait) {
-					continue
-				}
+			if wait := c.cooldownWait(g, nowNS); wait > 0 && c.sleep(wait) {
+				c.waited += wait
+				continue
 			}
 			return false
 		}
@@ -307,6 +305,52 @@ func (c *call) noteCooling(g *group, now int64) (ruledOutCW bool) {
 	}
 	c.ruledOutCW = cwOnly && anyCW
 	return c.ruledOutCW
+}
+
+// cooldownWait returns how long a request that found no candidate in g at
+// now should wait before it looks again, or 0 to give up on g. Only
+// cooldowns are waited out: the earliest to end or, when a deployment is
+// out only for another request's half-open probe, a short backoff (the
+// probe ends soon: in a recovery, or in a cooldown). The requests that
+// waited for the same cooldown wake together; one takes the probe and the
+// rest back off until it is done.
+func (c *call) cooldownWait(g *group, now int64) time.Duration {
+	var wait time.Duration
+	if until := earliestCooldown(g, now); until != 0 {
+		wait = time.Duration(until - now)
+	} else if probing(g, now, &c.tab.set) {
+		wait = c.backoff(1)
+	}
+	if wait <= 0 || !c.mayWait(g, wait) {
+		return 0
+	}
+	return wait
+}
+
+// mayWait reports whether the request may wait d for a cooldown of g to
+// end: within MaxCooldownWait in total, and only when it has no fallback to
+// move on to (as LiteLLM hands a request whose deployments all cool down
+// to its fallbacks, and otherwise sleeps a retry).
+func (c *call) mayWait(g *group, d time.Duration) bool {
+	return c.waited+d <= c.tab.set.maxWait && !c.hasFallbacks(g)
+}
+
+// hasFallbacks reports whether some general fallback is configured for the
+// request served by g.
+func (c *call) hasFallbacks(g *group) bool {
+	m := c.tab.set.fallbacks
+	if len(m) == 0 {
+		return false
+	}
+	if len(m["*"]) > 0 {
+		return true
+	}
+	for _, k := range fallbackKeys(c.res, g) {
+		if len(m[k]) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func earliestCooldown(g *group, now int64) int64 {

@@ -81,7 +81,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 func TestNeverSleepPastDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d, f := fakeDep("a", "g", "openai/m")
-		r := mustNew(t, nil, Config{Deployments: []Deployment{d}, WaitForCooldown: true})
+		r := mustNew(t, nil, Config{Deployments: []Deployment{d}})
 		f.Enqueue(providertest.Reply{Kind: provider.KindRateLimited, RetryAfter: 5 * time.Second})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -100,10 +100,75 @@ func TestNeverSleepPastDeadline(t *testing.T) {
 	})
 }
 
-func TestWaitForCooldown(t *testing.T) {
+// When every deployment is cooling down, a request waits for the first to
+// recover if that is within MaxCooldownWait and its deadline, and no
+// fallback could serve instead.
+func TestAllCoolingWaits(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       func(*Config)
+		cooldown  time.Duration
+		deadline  time.Duration
+		wantWait  time.Duration // how long until the answer
+		wantDep   string        // the deployment that serves; "": fails with ErrCooldown
+		wantCalls int           // to the cooling deployment
+	}{
+		{name: "default", cooldown: 3 * time.Second, wantWait: 3 * time.Second, wantDep: "a", wantCalls: 1},
+		{name: "no retries", cfg: func(c *Config) { c.NumRetries = -1 }, cooldown: 3 * time.Second, wantWait: 3 * time.Second, wantDep: "a", wantCalls: 1},
+		{name: "cooldown past MaxCooldownWait", cfg: func(c *Config) { c.MaxCooldownWait = 2 * time.Second }, cooldown: 3 * time.Second},
+		{name: "never wait", cfg: func(c *Config) { c.MaxCooldownWait = -1 }, cooldown: time.Second},
+		{name: "cooldown past the deadline", cooldown: 3 * time.Second, deadline: 2 * time.Second},
+		{
+			name: "a fallback serves instead", cooldown: 3 * time.Second, wantDep: "b",
+			cfg: func(c *Config) {
+				b, _ := fakeDep("b", "other", "openai/m")
+				c.Deployments = append(c.Deployments, b)
+				c.Fallbacks = map[string][]string{"g": {"other"}}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, fa := fakeDep("a", "g", "openai/m")
+				cfg := Config{Deployments: []Deployment{a}}
+				if tt.cfg != nil {
+					tt.cfg(&cfg)
+				}
+				r := mustNew(t, nil, cfg)
+				r.tab.Load().byID["a"].st.startCooldown(time.Now().UnixNano(), tt.cooldown)
+				ctx := context.Background()
+				if tt.deadline > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+					defer cancel()
+				}
+				start := time.Now()
+				_, rt, err := r.Complete(ctx, chat("g"))
+				el := time.Since(start)
+				if el != tt.wantWait {
+					t.Errorf("answered after %v, want %v", el, tt.wantWait)
+				}
+				if tt.wantDep == "" {
+					if !errors.Is(err, ErrCooldown) {
+						t.Errorf("err %v, want ErrCooldown", err)
+					}
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if rt.Deployment != tt.wantDep || fa.CallCount() != tt.wantCalls {
+					t.Errorf("served by %q after %d calls to a, want %q after %d", rt.Deployment, fa.CallCount(), tt.wantDep, tt.wantCalls)
+				}
+			})
+		})
+	}
+}
+
+func TestMaxCooldownWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d, f := fakeDep("a", "g", "openai/m")
-		cfg := Config{Deployments: []Deployment{d}, WaitForCooldown: true, NumRetries: -1}
+		// Waiting for a cooldown is not a retry: it needs none.
+		cfg := Config{Deployments: []Deployment{d}, NumRetries: -1}
 		r := mustNew(t, nil, cfg)
 		r.tab.Load().byID["a"].st.startCooldown(time.Now().UnixNano(), 2*time.Second)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -115,8 +180,8 @@ func TestWaitForCooldown(t *testing.T) {
 		if el := time.Since(start); el != 2*time.Second || f.CallCount() != 1 {
 			t.Errorf("waited %v, %d calls; want 2s and 1", el, f.CallCount())
 		}
-		// Without the option: fail fast, telling the wait.
-		cfg.WaitForCooldown = false
+		// Never waiting: fail fast, telling the wait.
+		cfg.MaxCooldownWait = -1
 		if err := r.Update(cfg); err != nil {
 			t.Fatal(err)
 		}
@@ -383,18 +448,23 @@ func TestLiteLLM3646AllCoolingReportsWait(t *testing.T) {
 		r := mustNew(t, reg, cfg)
 		mustAlias(t, reg, "smart", "g")
 		now := time.Now().UnixNano()
+		// Longer than BackoffMax: not waited for as a retry.
 		for i, d := range r.tab.Load().deps {
-			d.st.startCooldown(now, time.Duration(4200+i*1000)*time.Millisecond)
+			d.st.startCooldown(now, time.Duration(42000+i*1000)*time.Millisecond)
 		}
+		start := time.Now()
 		_, _, err := r.Complete(context.Background(), chat("smart"))
 		var ex *ExhaustedError
 		if !errors.As(err, &ex) || !errors.Is(err, ErrCooldown) || !errors.Is(err, ErrNoDeployment) {
 			t.Fatalf("err %v, want ErrCooldown", err)
 		}
-		if ex.CooldownWait != 4200*time.Millisecond {
-			t.Errorf("wait %v, want 4.2s", ex.CooldownWait)
+		if time.Since(start) != 0 {
+			t.Errorf("failed after %v, want at once", time.Since(start))
 		}
-		if want := `router: no deployment available for "smart" (0 attempts; earliest cooldown ends in 4.2s)`; err.Error() != want {
+		if ex.CooldownWait != 42*time.Second {
+			t.Errorf("wait %v, want 42s", ex.CooldownWait)
+		}
+		if want := `router: no deployment available for "smart" (0 attempts; earliest cooldown ends in 42s)`; err.Error() != want {
 			t.Errorf("message %q, want %q", err, want)
 		}
 	})

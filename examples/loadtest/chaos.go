@@ -22,10 +22,11 @@ type chaosConfig struct {
 	Duration time.Duration
 	Rate     float64 // requests per second, a quarter of them streamed
 	Drop     bool    // the down deployment drops connections instead of answering 503
-	// WaitForCooldown sets the router's WaitForCooldown, which a LiteLLM
-	// config has no setting for: when every deployment is cooling down a
-	// request waits for the first to come back instead of failing at once.
-	WaitForCooldown bool
+	// MaxCooldownWait sets the router's MaxCooldownWait, which a LiteLLM
+	// config has no setting for: how long in total a request waits for a
+	// cooldown to end when every deployment is cooling down. Zero: the
+	// router's default, as the gateway runs the config.
+	MaxCooldownWait time.Duration
 	// Cooldown is the router's cooldown_time. Zero: 1 s.
 	Cooldown time.Duration
 }
@@ -156,7 +157,7 @@ func runChaos(ctx context.Context, cfg chaosConfig) (*chaosReport, error) {
 	defer os.RemoveAll(dir)
 	g, err := startGateway(ctx, lc, dir, gatewayOptions{
 		routerOpts: []router.Option{router.WithObserver(obs), router.WithSeed(3)},
-		adjust:     func(c *router.Config) { c.WaitForCooldown = cfg.WaitForCooldown },
+		adjust:     func(c *router.Config) { c.MaxCooldownWait = cfg.MaxCooldownWait },
 	})
 	if err != nil {
 		return nil, err
@@ -303,7 +304,11 @@ func (rep *chaosReport) write(w io.Writer) {
 	fmt.Fprintf(w, "Chaos: %v at %.0f req/s through the gateway (a quarter streamed), alias \"chaotic\" → group of 3:\n", cfg.Duration, cfg.Rate)
 	fmt.Fprintf(w, "  down (%s always), limited (429 with Retry-After %v a third of the time), slow (%v, past its %v timeout, %.0f%% of the time)\n",
 		downKind, chaosRetryAfter, chaosSlow, chaosTimeout, 100*chaosSlowOdds)
-	fmt.Fprintf(w, "  router: num_retries 9, allowed_fails 3, cooldown_time %v, WaitForCooldown %v\n", cfg.Cooldown, cfg.WaitForCooldown)
+	maxWait := "default " + router.DefaultMaxCooldownWait.String()
+	if cfg.MaxCooldownWait != 0 {
+		maxWait = cfg.MaxCooldownWait.String()
+	}
+	fmt.Fprintf(w, "  router: num_retries 9, allowed_fails 3, cooldown_time %v, MaxCooldownWait %s\n", cfg.Cooldown, maxWait)
 	sent, ok := rep.total()
 	fmt.Fprintf(w, "  succeeded: %d of %d (%.3f%%); plain p50 %s p99 %s max %s; stream p50 %s p99 %s\n",
 		ok, sent, 100*rep.successRate(), ms(rep.plain.Percentile(0.5)), ms(rep.plain.Percentile(0.99)), ms(rep.plain.Percentile(1)),

@@ -100,7 +100,7 @@ type options struct {
 	chaos     time.Duration
 	chaosRate float64
 	chaosDrop bool
-	chaosWait bool
+	chaosWait time.Duration
 	chaosCool time.Duration
 
 	churn     time.Duration
@@ -145,7 +145,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.Float64Var(&o.chaosRate, "chaos-rate", 50, "requests per second during -chaos")
 	fs.DurationVar(&o.chaosCool, "chaos-cooldown", time.Second, "the router's cooldown_time during -chaos")
 	fs.BoolVar(&o.chaosDrop, "chaos-drop", false, "the down deployment drops connections instead of answering 503")
-	fs.BoolVar(&o.chaosWait, "chaos-wait", true, "set the router's WaitForCooldown, which a LiteLLM config cannot set (false: the gateway exactly as configured)")
+	fs.DurationVar(&o.chaosWait, "chaos-max-wait", 0, "the router's MaxCooldownWait during -chaos, which a LiteLLM config cannot set (0: the router's default, the gateway exactly as configured)")
 
 	fs.DurationVar(&o.churn, "churn", 0, "run the alias churn scenario for this long (0: not)")
 	fs.Float64Var(&o.churnRate, "churn-rate", 300, "requests per second during -churn")
@@ -258,7 +258,7 @@ func run(ctx context.Context, args []string, out, progress io.Writer) error {
 		fmt.Fprintln(out)
 	}
 	if o.chaos > 0 {
-		rep, err := runChaos(ctx, chaosConfig{Duration: o.chaos, Rate: o.chaosRate, Drop: o.chaosDrop, WaitForCooldown: o.chaosWait, Cooldown: o.chaosCool})
+		rep, err := runChaos(ctx, chaosConfig{Duration: o.chaos, Rate: o.chaosRate, Drop: o.chaosDrop, MaxCooldownWait: o.chaosWait, Cooldown: o.chaosCool})
 		if err != nil {
 			return err
 		}

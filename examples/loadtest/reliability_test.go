@@ -25,7 +25,7 @@ func TestChaos(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := runChaos(context.Background(), chaosConfig{Duration: tc.duration, Rate: 50, Drop: tc.drop, WaitForCooldown: true})
+			rep, err := runChaos(context.Background(), chaosConfig{Duration: tc.duration, Rate: 50, Drop: tc.drop})
 			if err != nil {
 				t.Fatal(err)
 			}

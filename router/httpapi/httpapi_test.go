@@ -528,19 +528,20 @@ func FuzzChatCompletions(f *testing.F) {
 	})
 }
 
-// When every deployment is cooling down the answer says when to come back,
-// in its message and in Retry-After.
+// When every deployment is cooling down for longer than the router waits
+// (router.DefaultMaxCooldownWait), the answer says when to come back, in
+// its message and in Retry-After.
 func TestCooldownRetryAfter(t *testing.T) {
 	fx := newFixture(t)
-	fx.f2.SetDefault(providertest.Reply{Kind: provider.KindRateLimited, Status: 429, RetryAfter: 30 * time.Second})
+	fx.f2.SetDefault(providertest.Reply{Kind: provider.KindRateLimited, Status: 429, RetryAfter: time.Minute})
 	rec := fx.serve("POST", "/v1/chat/completions", fx.keyAll, chatBody("alias-2"))
-	if rec.Code != 429 || rec.Header().Get("Retry-After") != "30" {
+	if rec.Code != 429 || rec.Header().Get("Retry-After") != "60" {
 		t.Fatalf("first: %d Retry-After %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 	calls := fx.f2.CallCount()
 	rec = fx.serve("POST", "/v1/chat/completions", fx.keyAll, chatBody("alias-2"))
 	ra := rec.Header().Get("Retry-After")
-	if rec.Code != 503 || (ra != "30" && ra != "29") || !strings.Contains(rec.Body.String(), "retry in") {
+	if rec.Code != 503 || (ra != "60" && ra != "59") || !strings.Contains(rec.Body.String(), "retry in") {
 		t.Errorf("cooling down: %d Retry-After %q %s", rec.Code, ra, rec.Body)
 	}
 	if fx.f2.CallCount() != calls {
