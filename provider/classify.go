@@ -242,7 +242,7 @@ var clientSideErrors = [...]error{
 
 // isBadUpstreamBody reports an answer that arrived but could not be decoded.
 func isBadUpstreamBody(err error) bool {
-	if errors.Is(err, openai.ErrTooManyEmptyStreamMessages) {
+	if errors.Is(err, openai.ErrTooManyEmptyStreamMessages) || errors.Is(err, errBadChunk) {
 		return true
 	}
 	var (

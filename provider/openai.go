@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -108,9 +107,9 @@ type OpenAI struct {
 }
 
 var (
-	_ Provider = (*OpenAI)(nil)
-	_ Prober   = (*OpenAI)(nil)
-	_ Stream   = (*openAIStream)(nil)
+	_ Provider  = (*OpenAI)(nil)
+	_ Prober    = (*OpenAI)(nil)
+	_ RawStream = (*openAIStream)(nil)
 )
 
 // NewOpenAI returns a Provider for the endpoint cfg describes. It checks
@@ -254,7 +253,7 @@ func (p *OpenAI) ChatCompletionStream(ctx context.Context, req openai.ChatComple
 	if err != nil {
 		return nil, p.fail(ctx, err, req.Model)
 	}
-	return &openAIStream{ctx: ctx, p: p, model: req.Model, s: s, st: st}, nil
+	return &openAIStream{ctx: ctx, p: p, model: req.Model, s: s, ev: newEventReader(st.body)}, nil
 }
 
 // Embeddings makes one embeddings call.
@@ -325,8 +324,7 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	}
 	if resp.StatusCode >= http.StatusOK && resp.StatusCode < http.StatusBadRequest {
 		if st, ok := req.Context().Value(streamKey{}).(*streamState); ok {
-			st.body = &doneBody{rc: resp.Body}
-			resp.Body = st.body
+			st.body = resp.Body
 		}
 		return resp, nil
 	}
@@ -372,50 +370,13 @@ type streamKey struct{}
 
 // streamState connects one stream call's HTTP body to its Stream.
 type streamState struct {
-	body *doneBody // set by the doer on a successful answer
+	body io.ReadCloser // set by the doer on a successful answer
 }
 
-// doneMarker ends a complete stream.
-const doneMarker = "data: [DONE]"
-
-// doneBody watches a stream's body for the "data: [DONE]" marker, which
-// go-openai does not report apart from the body's end.
-type doneBody struct {
-	rc   io.ReadCloser
-	tail [len(doneMarker) - 1]byte // the last bytes read, for a marker split across reads
-	n    int                       // bytes in tail
-	done bool
-}
-
-func (b *doneBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if n > 0 && !b.done {
-		b.scan(p[:n])
-	}
-	return n, err
-}
-
-func (b *doneBody) scan(p []byte) {
-	const keep = len(doneMarker) - 1
-	// The marker may straddle the previous read and this one.
-	var seam [2 * keep]byte
-	k := copy(seam[:], b.tail[:b.n])
-	k += copy(seam[k:], p[:min(len(p), keep)])
-	if bytes.Contains(seam[:k], []byte(doneMarker)) || bytes.Contains(p, []byte(doneMarker)) {
-		b.done = true
-		return
-	}
-	if len(p) >= keep {
-		b.n = copy(b.tail[:], p[len(p)-keep:])
-	} else {
-		b.n = copy(b.tail[:], seam[max(0, k-keep):k])
-	}
-}
-
-func (b *doneBody) Close() error { return b.rc.Close() }
-
-// openAIStream adapts go-openai's stream to Stream. Recv is not safe for
-// concurrent use; Close may be called at any time, more than once.
+// openAIStream reads the body of go-openai's stream call with its own
+// event reader (go-openai's decodes each chunk with regular expressions and
+// allocates per line). Recv and RecvRaw are not safe for concurrent use;
+// Close may be called at any time, more than once.
 type openAIStream struct {
 	// ctx is the call's context, kept to tell the caller's cancellation from
 	// an upstream failure when Recv fails.
@@ -423,42 +384,79 @@ type openAIStream struct {
 	p        *OpenAI
 	model    string
 	s        *openai.ChatCompletionStream
-	st       *streamState
+	ev       *eventReader
 	finished bool  // a chunk carried a finish_reason
 	err      error // sticky: returned by every Recv after the first failure
 	closed   atomic.Bool
 }
 
-func (s *openAIStream) Recv() (openai.ChatCompletionStreamResponse, error) {
+// next returns the next chunk's JSON, valid until the next call. A chunk
+// whose finish_reason is "content_filter" fails the stream.
+func (s *openAIStream) next() ([]byte, error) {
 	if s.err != nil {
-		return openai.ChatCompletionStreamResponse{}, s.err
+		return nil, s.err
 	}
-	chunk, err := s.s.Recv()
+	chunk, err := s.ev.next()
 	if err == nil {
-		for _, c := range chunk.Choices {
-			switch c.FinishReason {
-			case "":
-			case openai.FinishReasonContentFilter:
-				s.err = s.p.contentFiltered(s.model)
-				return openai.ChatCompletionStreamResponse{}, s.err
-			default:
-				s.finished = true
+		filtered := false
+		finishReasons(chunk, func(reason []byte) {
+			if string(reason) == string(openai.FinishReasonContentFilter) {
+				filtered = true
 			}
+			s.finished = true
+		})
+		if filtered {
+			s.err = s.p.contentFiltered(s.model)
+			return nil, s.err
 		}
 		return chunk, nil
 	}
 	if err == io.EOF {
-		if s.finished || (s.st.body != nil && s.st.body.done) {
+		if s.finished || s.ev.done {
 			s.err = io.EOF
-			return openai.ChatCompletionStreamResponse{}, io.EOF
+			return nil, io.EOF
 		}
 		err = fmt.Errorf("stream ended before it finished: %w", io.ErrUnexpectedEOF)
 	}
+	return nil, s.failWith(err)
+}
+
+func (s *openAIStream) failWith(err error) error {
 	if s.closed.Load() && s.ctx.Err() == nil {
 		err = fmt.Errorf("stream closed: %w", context.Canceled)
 	}
 	s.err = s.p.fail(s.ctx, err, s.model)
-	return openai.ChatCompletionStreamResponse{}, s.err
+	return s.err
+}
+
+func (s *openAIStream) Recv() (openai.ChatCompletionStreamResponse, error) {
+	var chunk openai.ChatCompletionStreamResponse
+	data, err := s.next()
+	if err != nil {
+		return chunk, err
+	}
+	if err := json.Unmarshal(data, &chunk); err != nil {
+		return openai.ChatCompletionStreamResponse{}, s.failWith(fmt.Errorf("%w: %w", errBadChunk, err))
+	}
+	return chunk, nil
+}
+
+// RecvRaw returns the next chunk's JSON object as the upstream sent it,
+// checked to be one, and valid until the next call.
+func (s *openAIStream) RecvRaw() ([]byte, error) {
+	data, err := s.next()
+	if err != nil {
+		return nil, err
+	}
+	if data[0] != '{' || !json.Valid(data) {
+		var v json.RawMessage
+		cause := json.Unmarshal(data, &v)
+		if cause == nil {
+			cause = fmt.Errorf("got %.40q", data)
+		}
+		return nil, s.failWith(fmt.Errorf("%w: %w", errBadChunk, cause))
+	}
+	return data, nil
 }
 
 func (s *openAIStream) Close() error {

@@ -263,53 +263,94 @@ const (
 	done        = "data: [DONE]\n\n"
 )
 
+// recvFunc is one way of reading a stream: Recv, or RecvRaw checked to
+// give the same chunk Recv would.
+type recvFunc struct {
+	name string
+	recv func(provider.Stream) (openai.ChatCompletionStreamResponse, error)
+}
+
+var recvFuncs = []recvFunc{
+	{"Recv", provider.Stream.Recv},
+	{"RecvRaw", func(s provider.Stream) (openai.ChatCompletionStreamResponse, error) {
+		var c openai.ChatCompletionStreamResponse
+		raw, err := s.(provider.RawStream).RecvRaw()
+		if err != nil {
+			return c, err
+		}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return c, fmt.Errorf("RecvRaw gave %q, not a chunk: %v", raw, err)
+		}
+		return c, nil
+	}},
+}
+
 func TestOpenAIStreamEnds(t *testing.T) {
+	long := strings.Repeat("x", 10000) // longer than the reader's buffer
 	tests := []struct {
-		name string
-		body string
-		want error         // io.EOF, or nil when an error of kind is wanted
-		kind provider.Kind // when want is nil
-		code string
+		name    string
+		body    string
+		want    error         // io.EOF, or nil when an error of kind is wanted
+		kind    provider.Kind // when want is nil
+		code    string
+		content string // of the chunks before the end
 	}{
-		{"finish and done", chunkOK + chunkStop + done, io.EOF, 0, ""},
-		{"done without finish_reason", chunkOK + done, io.EOF, 0, ""},
-		{"finish without done", chunkOK + chunkStop, io.EOF, 0, ""},
-		{"comments and events", ": keep-alive\n\nevent: message\n" + chunkOK + chunkStop + done, io.EOF, 0, ""},
-		{"ends early, cleanly", chunkOK, nil, provider.KindConnection, ""},
-		{"ends early, mid-line", chunkOK + `data: {"id":"1","obj`, nil, provider.KindConnection, ""},
-		{"content filtered", chunkOK + chunkFilter + done, nil, provider.KindContentPolicy, "content_filter"},
-		{"error in stream", chunkOK + `data: {"error":{"message":"too long","type":"invalid_request_error","code":"context_length_exceeded"}}` + "\n\n", nil, provider.KindContextWindow, "context_length_exceeded"},
-		{"server error in stream", `data: {"error":{"message":"boom","type":"server_error","code":null}}` + "\n\n", nil, provider.KindUnavailable, ""},
-		{"garbage chunk", "data: {not json}\n\n", nil, provider.KindUnavailable, ""},
+		{"finish and done", chunkOK + chunkStop + done, io.EOF, 0, "", "ok"},
+		{"done without finish_reason", chunkOK + done, io.EOF, 0, "", "ok"},
+		{"finish without done", chunkOK + chunkStop, io.EOF, 0, "", "ok"},
+		{"done without its line end", chunkOK + "data: [DONE]", io.EOF, 0, "", "ok"},
+		{"CRLF line ends", strings.ReplaceAll(chunkOK+chunkStop+done, "\n", "\r\n"), io.EOF, 0, "", "ok"},
+		{"no space after data:", strings.ReplaceAll(chunkOK+chunkStop+done, "data: ", "data:"), io.EOF, 0, "", "ok"},
+		{"comments and events", ": keep-alive\n\nevent: message\nid: 7\nretry: 10\n" + chunkOK + chunkStop + done, io.EOF, 0, "", "ok"},
+		{"chunk longer than the buffer", strings.Replace(chunkOK, `"ok"`, `"`+long+`"`, 1) + chunkStop + done, io.EOF, 0, "", long},
+		{"ends early, cleanly", chunkOK, nil, provider.KindConnection, "", "ok"},
+		{"ends early, mid-line", chunkOK + `data: {"id":"1","obj`, nil, provider.KindConnection, "", "ok"},
+		{"content filtered", chunkOK + chunkFilter + done, nil, provider.KindContentPolicy, "content_filter", "ok"},
+		{"error in stream", chunkOK + `data: {"error":{"message":"too long","type":"invalid_request_error","code":"context_length_exceeded"}}` + "\n\n", nil, provider.KindContextWindow, "context_length_exceeded", "ok"},
+		{"server error in stream", `data: {"error":{"message":"boom","type":"server_error","code":null}}` + "\n\n", nil, provider.KindUnavailable, "", ""},
+		{"error object as a plain body", "{\n  \"error\": {\"message\": \"slow down\", \"type\": \"requests\", \"code\": \"rate_limit_exceeded\"}\n}\n", nil, provider.KindRateLimited, "rate_limit_exceeded", ""},
+		{"garbage chunk", "data: {not json}\n\n", nil, provider.KindUnavailable, "", ""},
+		{"chunk not an object", "data: [1,2]\n\n", nil, provider.KindUnavailable, "", ""},
+		{"only noise", strings.Repeat(": ping\n", 400), nil, provider.KindUnavailable, "", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := newOpenAI(t, provider.OpenAIConfig{BaseURL: sse(t, tt.body)})
-			s, err := p.ChatCompletionStream(t.Context(), chat("m"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			var last error
-			for range 10 {
-				if _, last = s.Recv(); last != nil {
-					break
+	for _, rf := range recvFuncs {
+		for _, tt := range tests {
+			t.Run(rf.name+"/"+tt.name, func(t *testing.T) {
+				p := newOpenAI(t, provider.OpenAIConfig{BaseURL: sse(t, tt.body)})
+				s, err := p.ChatCompletionStream(t.Context(), chat("m"))
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if tt.want != nil {
-				if last != tt.want {
-					t.Fatalf("stream ended with %v, want %v", last, tt.want)
+				defer s.Close()
+				var last error
+				var content strings.Builder
+				for range 10 {
+					var c openai.ChatCompletionStreamResponse
+					if c, last = rf.recv(s); last != nil {
+						break
+					}
+					for _, ch := range c.Choices {
+						content.WriteString(ch.Delta.Content)
+					}
 				}
-				return
-			}
-			var e *provider.Error
-			if !errors.As(last, &e) || e.Kind != tt.kind || e.Code != tt.code || e.Model != "m" || e.Provider != "openai" {
-				t.Fatalf("stream ended with %v (%+v), want kind %v code %q", last, e, tt.kind, tt.code)
-			}
-			if _, again := s.Recv(); again != last {
-				t.Errorf("Recv after the failure = %v, want the same error", again)
-			}
-		})
+				if content.String() != tt.content {
+					t.Errorf("content %.40q, want %.40q", content.String(), tt.content)
+				}
+				if tt.want != nil {
+					if last != tt.want {
+						t.Fatalf("stream ended with %v, want %v", last, tt.want)
+					}
+					return
+				}
+				var e *provider.Error
+				if !errors.As(last, &e) || e.Kind != tt.kind || e.Code != tt.code || e.Model != "m" || e.Provider != "openai" {
+					t.Fatalf("stream ended with %v (%+v), want kind %v code %q", last, e, tt.kind, tt.code)
+				}
+				if _, again := rf.recv(s); again != last {
+					t.Errorf("after the failure: %v, want the same error", again)
+				}
+			})
+		}
 	}
 }
 

@@ -33,6 +33,19 @@ type Stream interface {
 	Close() error
 }
 
+// RawStream is implemented by Streams that can hand out each chunk as the
+// upstream sent it: the JSON object of one server-sent event, undecoded. A
+// gateway forwarding chunks to its clients passes them on without decoding
+// and re-encoding them; router.Stream.RecvRaw uses it when it is there.
+type RawStream interface {
+	Stream
+	// RecvRaw is Recv without the decoding: it returns the next chunk's
+	// JSON object, checked to be one, or the error Recv would return. The
+	// bytes are valid until the next call of Recv or RecvRaw and must not
+	// be modified. Calls of Recv and RecvRaw may be mixed.
+	RecvRaw() ([]byte, error)
+}
+
 // Prober is implemented by providers that have a cheap health probe (for an
 // OpenAI-compatible endpoint: listing models). A nil error means healthy.
 type Prober interface {

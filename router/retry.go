@@ -319,7 +319,9 @@ func (c *call) cooldownWait(g *group, now int64) time.Duration {
 	if until := earliestCooldown(g, now); until != 0 {
 		wait = time.Duration(until - now)
 	} else if probing(g, now, &c.tab.set) {
-		wait = c.backoff(1)
+		// Not backoff: a Retry-After this request saw was the cooldown's.
+		base := c.tab.set.backoffBase
+		wait = base/2 + time.Duration(c.cand.Float64()*float64(base/2))
 	}
 	if wait <= 0 || !c.mayWait(g, wait) {
 		return 0

@@ -495,3 +495,24 @@ func TestResolvedOncePerRequest(t *testing.T) {
 		t.Errorf("next request: %+v", route)
 	}
 }
+
+// A request that finds a deployment out only for another request's
+// half-open probe looks again within BackoffBase, even after a 429 of its
+// own: that Retry-After was waited out as the cooldown before the probe.
+func TestProbeWaitIsShort(t *testing.T) {
+	d, _ := fakeDep("a", "g", "openai/m")
+	r := mustNew(t, nil, Config{Deployments: []Deployment{d}})
+	st := r.tab.Load().byID["a"].st
+	now := time.Now().UnixNano()
+	st.startCooldown(now-int64(2*time.Second), time.Second)
+	st.probing.Store(true)
+	g, _ := r.tab.Load().lookup("g")
+	c := r.getCall(context.Background(), CallChat, nil)
+	defer r.putCall(c)
+	c.lastRetryAfter = 2 * time.Second
+	for range 100 {
+		if w := c.cooldownWait(g, now); w <= 0 || w > DefaultBackoffBase {
+			t.Fatalf("wait %v for a probe in flight, want (0, %v]", w, DefaultBackoffBase)
+		}
+	}
+}

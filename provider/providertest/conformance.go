@@ -2,6 +2,7 @@ package providertest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -82,6 +83,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("RetryAfter", c.retryAfter)
 	t.Run("ContentFilter", c.contentFilter)
 	t.Run("StreamCut", c.streamCut)
+	t.Run("StreamRaw", c.streamRaw)
 	t.Run("Cancel", c.cancel)
 	t.Run("Deadline", c.deadline)
 	t.Run("StreamCancel", c.streamCancel)
@@ -155,8 +157,13 @@ func wantCalls(t *testing.T, srv *Server, n int) {
 // collect receives s to its end and returns the content and the error that
 // ended it (io.EOF for a clean end).
 func collect(s provider.Stream) (content string, chunks int, finish openai.FinishReason, err error) {
+	return collectWith(s.Recv)
+}
+
+// collectWith is collect receiving with recv.
+func collectWith(recv func() (openai.ChatCompletionStreamResponse, error)) (content string, chunks int, finish openai.FinishReason, err error) {
 	for {
-		c, err := s.Recv()
+		c, err := recv()
 		if err != nil {
 			return content, chunks, finish, err
 		}
@@ -429,6 +436,73 @@ func (c *conformance) streamCut(t *testing.T) {
 	if _, err2 := s.Recv(); err2 == nil || err2 == io.EOF {
 		t.Errorf("Recv after the failure = %v, want the failure again", err2)
 	}
+}
+
+// streamRaw checks a provider.RawStream's RecvRaw, when the provider's
+// streams have it: each raw chunk is a JSON object that decodes to what
+// Recv would give, and a stream's end, cut and content filter are reported
+// as by Recv.
+func (c *conformance) streamRaw(t *testing.T) {
+	open := func(t *testing.T, f *Fault) (*Server, provider.RawStream) {
+		srv, p := c.setup(t)
+		if f != nil {
+			srv.SetFault("", *f)
+		}
+		s, err := p.ChatCompletionStream(t.Context(), chatRequest())
+		if err != nil {
+			t.Fatalf("ChatCompletionStream: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		rs, ok := s.(provider.RawStream)
+		if !ok {
+			t.Skipf("%T is not a provider.RawStream", s)
+		}
+		return srv, rs
+	}
+	recv := func(t *testing.T, rs provider.RawStream) func() (openai.ChatCompletionStreamResponse, error) {
+		return func() (openai.ChatCompletionStreamResponse, error) {
+			var chunk openai.ChatCompletionStreamResponse
+			raw, err := rs.RecvRaw()
+			if err != nil {
+				return chunk, err
+			}
+			if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+				t.Fatalf("RecvRaw = %q, not a JSON object", raw)
+			}
+			if err := json.Unmarshal(raw, &chunk); err != nil {
+				t.Fatalf("RecvRaw = %q, not a chunk: %v", raw, err)
+			}
+			if chunk.Model != model {
+				t.Errorf("raw chunk's model = %q, want the upstream's %q", chunk.Model, model)
+			}
+			return chunk, nil
+		}
+	}
+	t.Run("complete", func(t *testing.T) {
+		srv, rs := open(t, nil)
+		content, chunks, finish, err := collectWith(recv(t, rs))
+		if err != io.EOF || content != srv.content || chunks < len(srv.chunks) || finish != openai.FinishReasonStop {
+			t.Errorf("RecvRaw read %q in %d chunks, finish %q, ended by %v; want %q, %d, %q, io.EOF",
+				content, chunks, finish, err, srv.content, len(srv.chunks), openai.FinishReasonStop)
+		}
+		if _, err := rs.RecvRaw(); err != io.EOF {
+			t.Errorf("RecvRaw after the end = %v, want io.EOF again", err)
+		}
+	})
+	t.Run("cut", func(t *testing.T) {
+		srv, rs := open(t, &Fault{CutAfter: 1})
+		content, _, _, err := collectWith(recv(t, rs))
+		if content != srv.chunks[0] {
+			t.Errorf("content before the cut = %q, want %q", content, srv.chunks[0])
+		}
+		checkError(t, "RecvRaw after the cut", err, want{kind: provider.KindConnection})
+	})
+	t.Run("content filter", func(t *testing.T) {
+		f := ContentFiltered()
+		_, rs := open(t, &f)
+		_, _, _, err := collectWith(recv(t, rs))
+		checkError(t, "RecvRaw", err, want{kind: provider.KindContentPolicy})
+	})
 }
 
 // within runs call and fails the test if it takes longer than the suite's

@@ -2,6 +2,7 @@ package providertest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,8 +35,9 @@ type Fake struct {
 }
 
 var (
-	_ provider.Provider = (*Fake)(nil)
-	_ provider.Prober   = (*Fake)(nil)
+	_ provider.Provider  = (*Fake)(nil)
+	_ provider.Prober    = (*Fake)(nil)
+	_ provider.RawStream = (*fakeStream)(nil)
 )
 
 // NewFake returns a Fake with no script: every call succeeds at once.
@@ -545,6 +547,16 @@ func (s *fakeStream) Recv() (openai.ChatCompletionStreamResponse, error) {
 	}
 	s.i++
 	return c, nil
+}
+
+// RecvRaw is Recv with the chunk encoded: the Fake's streams are
+// provider.RawStreams, as the OpenAI provider's are.
+func (s *fakeStream) RecvRaw() ([]byte, error) {
+	c, err := s.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(c)
 }
 
 // errClosed is why Recv fails after Close: reported as KindCanceled, since
