@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -277,7 +278,18 @@ func do(ctx context.Context, client *http.Client, rn runSpec, body []byte) error
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		// The OpenAI error's code tells the failures apart (a message has
+		// numbers in it, and would not group).
+		var e struct {
+			Error struct {
+				Code any `json:"code"`
+			} `json:"error"`
+		}
+		json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&e)
 		io.Copy(io.Discard, resp.Body)
+		if e.Error.Code != nil {
+			return fmt.Errorf("status %d (%v)", resp.StatusCode, e.Error.Code)
+		}
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
 	if !rn.Stream {
