@@ -45,6 +45,7 @@ type call struct {
 	eresp    openai.EmbeddingResponse
 	stream   provider.Stream
 	first    openai.ChatCompletionStreamResponse
+	firstRaw []byte             // the first chunk, undecoded, when the stream is a provider.RawStream
 	emptyEOF bool               // the stream ended before any chunk
 	cancel   context.CancelFunc // of a stream's context
 

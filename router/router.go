@@ -234,7 +234,7 @@ func (r *Router) putCall(c *call) {
 	c.res, c.start = alias.Resolution{}, time.Time{}
 	c.moreAtts, c.n = nil, 0
 	c.dep, c.probe, c.group, c.target, c.upstream, c.fallback = nil, false, nil, "", "", false
-	c.stream, c.emptyEOF, c.cancel = nil, false, nil
+	c.stream, c.firstRaw, c.emptyEOF, c.cancel = nil, nil, false, nil
 	c.lastKind, c.lastRetryAfter, c.cooling, c.ruledOutCW, c.clockUsed, c.waited = 0, 0, false, false, false, 0
 	r.calls.Put(c)
 }

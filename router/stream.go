@@ -1,7 +1,9 @@
 package router
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"sync"
@@ -10,10 +12,12 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/modelroute/modelroute/provider"
+	"github.com/modelroute/modelroute/router/internal/chunk"
 )
 
 // Stream is a routed streamed chat completion. Recv returns the chunks and
-// io.EOF at the end; Close releases it and must be called. Recv is for one
+// io.EOF at the end (RecvRaw returns them undecoded, for forwarding); Close
+// releases it and must be called. Recv is for one
 // goroutine; Close may be called from any, more than once.
 type Stream struct {
 	r   *Router
@@ -21,14 +25,18 @@ type Stream struct {
 	d   *dep
 	up  provider.Stream
 
-	route   Route
-	start   time.Time
-	cancel  context.CancelFunc
-	first   openai.ChatCompletionStreamResponse
-	pending bool  // first not returned yet
-	err     error // sticky: io.EOF or the break
-	usage   openai.Usage
-	observe func(RequestEvent) // WithRequestObserver's, if any
+	raw provider.RawStream // up, when it is one
+
+	route    Route
+	start    time.Time
+	cancel   context.CancelFunc
+	first    openai.ChatCompletionStreamResponse // the first chunk, when firstRaw is nil
+	firstRaw []byte                              // the first chunk as the upstream sent it, when up is a RawStream
+	pending  bool                                // first not returned yet
+	err      error                               // sticky: io.EOF or the break
+	usage    openai.Usage
+	buf      []byte             // RecvRaw's encoding of chunks of a stream that is not a RawStream
+	observe  func(RequestEvent) // WithRequestObserver's, if any
 
 	once sync.Once
 }
@@ -53,9 +61,12 @@ func (r *Router) Stream(ctx context.Context, req openai.ChatCompletionRequest, o
 	}
 	s := &Stream{
 		r: r, ctx: ctx, d: c.dep, up: c.stream, route: c.route(), start: c.start,
-		cancel: c.cancel, first: c.first, pending: !c.emptyEOF, observe: c.opts.observe,
+		cancel: c.cancel, first: c.first, firstRaw: c.firstRaw, pending: !c.emptyEOF, observe: c.opts.observe,
 	}
-	if c.first.Usage != nil {
+	s.raw, _ = c.stream.(provider.RawStream)
+	if c.firstRaw != nil {
+		s.noteUsage(c.firstRaw)
+	} else if c.first.Usage != nil {
 		s.usage = *c.first.Usage
 	}
 	if c.emptyEOF {
@@ -70,24 +81,93 @@ func (s *Stream) Route() Route { return s.route }
 
 // Recv returns the next chunk, or io.EOF after the last one.
 func (s *Stream) Recv() (openai.ChatCompletionStreamResponse, error) {
+	var c openai.ChatCompletionStreamResponse
 	if s.pending {
 		s.pending = false
-		return s.first, nil
+		if s.firstRaw == nil {
+			return s.first, nil
+		}
+		if err := json.Unmarshal(s.firstRaw, &c); err != nil {
+			return c, s.fail(err)
+		}
+		return c, nil
 	}
 	if s.err != nil {
-		return openai.ChatCompletionStreamResponse{}, s.err
+		return c, s.err
 	}
-	chunk, err := s.up.Recv()
-	if err == nil {
-		if chunk.Usage != nil {
-			s.usage = *chunk.Usage
+	c, err := s.up.Recv()
+	if err != nil {
+		return openai.ChatCompletionStreamResponse{}, s.fail(err)
+	}
+	if c.Usage != nil {
+		s.usage = *c.Usage
+	}
+	return c, nil
+}
+
+// RecvRaw is Recv without the decoding, for a gateway that forwards chunks:
+// it returns the next chunk's JSON object as the upstream sent it (with the
+// upstream's model name in it), or the error Recv would return. The bytes
+// are valid until the next call of Recv or RecvRaw and must not be
+// modified. When the provider's stream is not a provider.RawStream, the
+// chunk Recv would return is encoded instead.
+func (s *Stream) RecvRaw() ([]byte, error) {
+	if s.pending {
+		s.pending = false
+		if s.firstRaw != nil {
+			return s.firstRaw, nil
 		}
-		return chunk, nil
+		return s.encode(s.first)
 	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.raw == nil {
+		chunk, err := s.Recv()
+		if err != nil {
+			return nil, err
+		}
+		return s.encode(chunk)
+	}
+	b, err := s.raw.RecvRaw()
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	s.noteUsage(b)
+	return b, nil
+}
+
+// encode encodes a chunk for RecvRaw into the stream's buffer.
+func (s *Stream) encode(c openai.ChatCompletionStreamResponse) ([]byte, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	s.buf = append(s.buf[:0], b...)
+	return s.buf, nil
+}
+
+// noteUsage keeps the usage a raw chunk reports, if it reports one, without
+// decoding the rest of it.
+func (s *Stream) noteUsage(raw []byte) {
+	start, end, ok := chunk.Field(raw, "usage")
+	if !ok || raw[start] != '{' {
+		return
+	}
+	var u openai.Usage
+	if json.Unmarshal(raw[start:end], &u) == nil {
+		s.usage = u
+	}
+}
+
+// fail ends the stream with err from the upstream: io.EOF is its clean end;
+// anything else is a break, held against the deployment unless the caller
+// canceled. It returns what Recv returns.
+func (s *Stream) fail(err error) error {
 	if errors.Is(err, io.EOF) {
 		s.err = io.EOF
 		s.finish(nil)
-		return openai.ChatCompletionStreamResponse{}, io.EOF
+		return io.EOF
 	}
 	pe := classify(err)
 	kind := pe.Kind
@@ -101,7 +181,7 @@ func (s *Stream) Recv() (openai.ChatCompletionStreamResponse, error) {
 	}
 	s.err = &StreamError{Requested: s.route.Requested, Kind: kind, Err: err}
 	s.finish(s.err)
-	return openai.ChatCompletionStreamResponse{}, s.err
+	return s.err
 }
 
 // Close releases the stream. Closing before io.EOF abandons the rest of
@@ -151,8 +231,14 @@ func (c *call) openStream(d *dep, upstream string) error {
 	}
 	s, err := d.Provider.ChatCompletionStream(sctx, req)
 	var first openai.ChatCompletionStreamResponse
+	var firstRaw []byte
 	if err == nil {
-		first, err = s.Recv()
+		if rs, ok := s.(provider.RawStream); ok {
+			firstRaw, err = rs.RecvRaw()
+			firstRaw = bytes.Clone(firstRaw) // the stream reuses its buffer
+		} else {
+			first, err = s.Recv()
+		}
 		if errors.Is(err, io.EOF) {
 			c.emptyEOF, err = true, nil
 		}
@@ -169,6 +255,6 @@ func (c *call) openStream(d *dep, upstream string) error {
 		cancel()
 		return err
 	}
-	c.stream, c.first, c.cancel = s, first, cancel
+	c.stream, c.first, c.firstRaw, c.cancel = s, first, firstRaw, cancel
 	return nil
 }

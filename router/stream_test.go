@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/modelroute/modelroute/provider"
 	"github.com/modelroute/modelroute/provider/providertest"
@@ -114,5 +116,153 @@ func TestStreamCloseEarly(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Err != nil || got[0].Deployment != "a" {
 		t.Errorf("request events %+v, want one success", got)
+	}
+}
+
+// typedOnly hides the provider.RawStream of a Provider's streams: RecvRaw
+// must then encode what Recv gives.
+type typedOnly struct{ provider.Provider }
+
+func (p typedOnly) ChatCompletionStream(ctx context.Context, req openai.ChatCompletionRequest) (provider.Stream, error) {
+	s, err := p.Provider.ChatCompletionStream(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ provider.Stream }{s}, nil
+}
+
+// rawScript is a Provider whose streams send the given chunks as they are.
+type rawScript struct {
+	provider.Provider
+	chunks []string
+	breaks bool // fail after the chunks instead of ending
+}
+
+func (p rawScript) ChatCompletionStream(context.Context, openai.ChatCompletionRequest) (provider.Stream, error) {
+	return &rawScriptStream{p: p}, nil
+}
+
+type rawScriptStream struct {
+	p rawScript
+	i int
+}
+
+func (s *rawScriptStream) RecvRaw() ([]byte, error) {
+	if s.i == len(s.p.chunks) {
+		if s.p.breaks {
+			return nil, &provider.Error{Kind: provider.KindConnection, Err: io.ErrUnexpectedEOF}
+		}
+		return nil, io.EOF
+	}
+	s.i++
+	return []byte(s.p.chunks[s.i-1]), nil
+}
+
+func (s *rawScriptStream) Recv() (openai.ChatCompletionStreamResponse, error) {
+	var c openai.ChatCompletionStreamResponse
+	b, err := s.RecvRaw()
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	return c, err
+}
+
+func (s *rawScriptStream) Close() error { return nil }
+
+// drainRaw reads s to the end with RecvRaw, decoding each chunk to check it.
+func drainRaw(t *testing.T, s *Stream) (content string, models []string, err error) {
+	var b strings.Builder
+	for {
+		raw, err := s.RecvRaw()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return b.String(), models, err
+		}
+		var c openai.ChatCompletionStreamResponse
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatalf("RecvRaw gave %q: %v", raw, err)
+		}
+		models = append(models, c.Model)
+		for _, ch := range c.Choices {
+			b.WriteString(ch.Delta.Content)
+		}
+	}
+}
+
+func TestStreamRecvRaw(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		wrap func(provider.Provider) provider.Provider
+	}{
+		{"raw stream", func(p provider.Provider) provider.Provider { return p }},
+		{"typed stream, encoded", func(p provider.Provider) provider.Provider { return typedOnly{p} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, f := fakeDep("a", "g", "openai/upstream-m")
+			d.Provider = tt.wrap(f)
+			r := mustNew(t, nil, Config{Deployments: []Deployment{d}})
+			f.SetDefault(providertest.Reply{Chunks: []string{"he", "ll", "o"}})
+			s, err := r.Stream(context.Background(), chat("g"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			content, models, err := drainRaw(t, s)
+			if err != nil || content != "hello" {
+				t.Fatalf("RecvRaw read %q, %v; want hello", content, err)
+			}
+			if diff := cmp.Diff([]string{"upstream-m", "upstream-m", "upstream-m"}, models); diff != "" {
+				t.Errorf("chunks' model, the upstream's (-want +got):\n%s", diff)
+			}
+			if _, err := s.RecvRaw(); err != io.EOF {
+				t.Errorf("after the end: %v, want io.EOF", err)
+			}
+			// Mixed: Recv first, RecvRaw for the rest.
+			s2, err := r.Stream(context.Background(), chat("g"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close()
+			c, err := s2.Recv()
+			if err != nil || c.Choices[0].Delta.Content != "he" {
+				t.Fatalf("Recv = %+v, %v", c, err)
+			}
+			if rest, _, err := drainRaw(t, s2); rest != "llo" || err != nil {
+				t.Errorf("RecvRaw after Recv read %q, %v; want llo", rest, err)
+			}
+		})
+	}
+}
+
+// The usage a raw chunk reports is accounted without decoding the chunk,
+// and a break after the first chunk is a StreamError as with Recv.
+func TestStreamRecvRawUsageAndBreak(t *testing.T) {
+	chunks := []string{
+		`{"id":"1","model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"usage":null}`,
+		`{"id":"1","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`,
+		`{"id":"1","model":"m","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}}`,
+	}
+	for _, breaks := range []bool{false, true} {
+		var got []RequestEvent
+		r := mustNew(t, nil, Config{Deployments: []Deployment{{ID: "a", Group: "g", Model: "openai/m", Provider: rawScript{chunks: chunks, breaks: breaks}}}},
+			WithObserver(ObserverFuncs{Request: func(e RequestEvent) { got = append(got, e) }}))
+		s, err := r.Stream(context.Background(), chat("g"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		content, _, err := drainRaw(t, s)
+		s.Close()
+		if content != "hi" {
+			t.Errorf("content %q, want hi", content)
+		}
+		var se *StreamError
+		if breaks != errors.As(err, &se) {
+			t.Errorf("breaks %v: err %v", breaks, err)
+		}
+		if len(got) != 1 || got[0].Usage.TotalTokens != 9 || got[0].Usage.PromptTokens != 7 {
+			t.Errorf("breaks %v: request events %+v, want one with the usage of the last chunk", breaks, got)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/modelroute/modelroute/router"
+	"github.com/modelroute/modelroute/router/internal/chunk"
 )
 
 // chatRequest is a chat completion request as clients send it: OpenAI's
@@ -143,8 +144,10 @@ func (h *Handler) ChatCompletions() http.Handler {
 }
 
 // stream answers a streamed chat completion: each chunk is written and
-// flushed as it arrives, ending with "data: [DONE]". A client that goes away
-// cancels the request's context and with it the upstream call.
+// flushed as it arrives, ending with "data: [DONE]". Chunks pass through as
+// the upstream sent them (Stream.RecvRaw), with only their "model" replaced
+// by the name the client asked for. A client that goes away cancels the
+// request's context and with it the upstream call.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, requested string, req openai.ChatCompletionRequest, opts []router.CallOption) {
 	s, err := h.rt.Stream(r.Context(), req, opts...)
 	if err != nil {
@@ -160,10 +163,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, requested strin
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	bw := bufio.NewWriterSize(w, 4096)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
+	model, _ := json.Marshal(requested)
 	for {
-		chunk, err := s.Recv()
+		raw, err := s.RecvRaw()
 		if errors.Is(err, io.EOF) {
 			bw.WriteString("data: [DONE]\n\n")
 			bw.Flush()
@@ -175,20 +177,25 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, requested strin
 				return // the client left; nothing to tell it
 			}
 			// Headers are gone: report the break in-band, as OpenAI does.
-			e := modelError(requested, err)
-			bw.WriteString("data: ")
-			enc.Encode(struct {
+			b, _ := json.Marshal(struct {
 				Error *apiError `json:"error"`
-			}{e})
-			bw.WriteString("\n")
+			}{modelError(requested, err)})
+			bw.WriteString("data: ")
+			bw.Write(b)
+			bw.WriteString("\n\n")
 			bw.Flush()
 			rc.Flush()
 			return
 		}
-		chunk.Model = requested
 		bw.WriteString("data: ")
-		enc.Encode(chunk) // ends with "\n"
-		bw.WriteString("\n")
+		if start, end, ok := chunk.Field(raw, "model"); ok {
+			bw.Write(raw[:start])
+			bw.Write(model)
+			bw.Write(raw[end:])
+		} else {
+			bw.Write(raw)
+		}
+		bw.WriteString("\n\n")
 		if bw.Flush() != nil || rc.Flush() != nil {
 			return
 		}
