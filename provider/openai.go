@@ -467,11 +467,14 @@ func (s *openAIStream) Close() error {
 }
 
 // NewHTTPClient returns the HTTP client NewOpenAI uses when it is given none:
-// it keeps up to 256 idle connections per host (Go's default keeps 2), which
-// is enough for about 1000 requests per second to one upstream, bounds dialing
-// and TLS handshakes to 10 seconds and idle connections to 90 seconds, and has
-// no overall timeout: streams are long, and every call is bounded by its
-// context instead. Each call returns a new client with its own connections.
+// it keeps up to 1024 idle connections per host (Go's default keeps 2, and
+// every request beyond them dials anew: at a few thousand requests per
+// second, one stall of a few milliseconds turns into a storm of new
+// connections), bounds dialing and TLS handshakes to 10 seconds and idle
+// connections to 90 seconds, and has no overall timeout: streams are long,
+// and every call is bounded by its context instead. Each call returns a new
+// client with its own connections; share one among the providers of a
+// process to keep one pool per upstream host.
 func NewHTTPClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
@@ -480,8 +483,8 @@ func NewHTTPClient() *http.Client {
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   1024,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,

@@ -482,8 +482,8 @@ func TestNewHTTPClient(t *testing.T) {
 	if !ok {
 		t.Fatalf("Transport is %T", c.Transport)
 	}
-	if tr.MaxIdleConnsPerHost < 100 {
-		t.Errorf("MaxIdleConnsPerHost = %d, want at least 100 for ~1000 req/s", tr.MaxIdleConnsPerHost)
+	if tr.MaxIdleConnsPerHost < 1024 || tr.MaxIdleConns < tr.MaxIdleConnsPerHost {
+		t.Errorf("MaxIdleConnsPerHost = %d, MaxIdleConns = %d; want at least 1024 for thousands of req/s", tr.MaxIdleConnsPerHost, tr.MaxIdleConns)
 	}
 	if tr.TLSHandshakeTimeout == 0 || tr.IdleConnTimeout == 0 || tr.ResponseHeaderTimeout != 0 {
 		t.Errorf("timeouts: TLS %v, idle %v, response header %v", tr.TLSHandshakeTimeout, tr.IdleConnTimeout, tr.ResponseHeaderTimeout)

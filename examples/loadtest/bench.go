@@ -61,8 +61,7 @@ type benchConfig struct {
 	Exec        bool          // run the gateway binary instead of in-process
 	// UpstreamIdle, when positive, is the idle connections per host the
 	// proxy and the gateway keep to the upstream instead of
-	// provider.NewHTTPClient's 256 (the gateway then shares one client
-	// among its providers). In-process gateway only.
+	// provider.NewHTTPClient's 1024. In-process gateway only.
 	UpstreamIdle int
 	Progress     io.Writer // progress lines; nil: none
 }

@@ -42,7 +42,7 @@ type gatewayOptions struct {
 	log        *slog.Logger         // nil: discard
 	// upstreamIdle, when positive, gives every deployment's provider one
 	// shared HTTP client (provider.NewHTTPClient's settings) keeping this
-	// many idle connections per host instead of 256 each.
+	// many idle connections per host instead of 1024.
 	upstreamIdle int
 	// leaveProviders makes Close leave the deployments' providers (and
 	// their idle upstream connections) open, to measure what that leaks.

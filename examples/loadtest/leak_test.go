@@ -193,6 +193,9 @@ general_settings:
 					c.Close()
 				}
 			}
+			if c := g.UpstreamClient; c != nil {
+				c.CloseIdleConnections()
+			}
 			if n := settle(t, base, 5*time.Second); n > base {
 				dumpGoroutines(t)
 				t.Fatalf("after closing the providers too: %d goroutines, want %d", n, base)

@@ -27,9 +27,9 @@
 // counts as an error); latency runs from each request's due time, so
 // queueing anywhere, in the load generator included, counts. Each target
 // has its own keep-alive client keeping -max-inflight idle connections; the
-// reverse proxy and the gateway's providers keep 256 idle connections to
-// the upstream (provider.NewHTTPClient), unless -upstream-idle says
-// otherwise.
+// reverse proxy and the gateway (its deployments share one client) keep
+// 1024 idle connections to the upstream (provider.NewHTTPClient), unless
+// -upstream-idle says otherwise.
 //
 // The tool prints one table: for each rate of -rates, target and mode, the
 // achieved throughput, p50, p90, p99, p99.9, errors, and the latency added
@@ -131,7 +131,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.targets, "targets", "direct,proxy,gateway", "targets to measure, comma-separated")
 	fs.IntVar(&b.MaxInFlight, "max-inflight", 2000, "most requests in flight per run; a request due beyond it is not sent and counts as an error")
 	fs.DurationVar(&b.Timeout, "timeout", 10*time.Second, "per-request timeout")
-	fs.IntVar(&b.UpstreamIdle, "upstream-idle", 0, "idle connections per host the proxy and the in-process gateway keep to the upstream (0: provider.NewHTTPClient's 256; the gateway then shares one client among its deployments)")
+	fs.IntVar(&b.UpstreamIdle, "upstream-idle", 0, "idle connections per host the proxy and the in-process gateway keep to the upstream (0: provider.NewHTTPClient's 1024)")
 	fs.BoolVar(&b.Exec, "exec", false, "run the gateway as the examples/gateway binary (go build), in a process of its own")
 	fs.BoolVar(&o.quick, "quick", false, "shorter: -duration 2s -step 1s -bisect 2 -rates 1000 (unless given)")
 	fs.BoolVar(&o.load, "load", true, "run the load table (off by default when -scale, -chaos, -churn or -crash is given)")

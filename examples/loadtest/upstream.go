@@ -177,10 +177,10 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // startProxy serves a bare httputil.ReverseProxy to target: the cost of a Go
 // HTTP hop that parses nothing. Its transport is the one the gateway's
-// providers use (provider.NewHTTPClient: 256 idle connections per host), so
+// providers use (provider.NewHTTPClient: 1024 idle connections per host), so
 // both hops keep the same connection pool to the upstream.
 //
-// idle, when positive, replaces the 256 idle connections per host with idle
+// idle, when positive, replaces the 1024 idle connections per host with idle
 // (see benchConfig.UpstreamIdle).
 func startProxy(target string, idle int) (*server, func(), error) {
 	u, err := url.Parse(target)

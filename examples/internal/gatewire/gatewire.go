@@ -17,6 +17,7 @@ import (
 
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
+	"github.com/modelroute/modelroute/provider"
 	"github.com/modelroute/modelroute/router"
 	"github.com/modelroute/modelroute/router/httpapi"
 	"github.com/modelroute/modelroute/router/litellm"
@@ -36,7 +37,8 @@ type Options struct {
 	// router.New (the load tool uses it for measurements).
 	Adjust func(*router.Config)
 	// Providers builds each deployment's provider; nil: the OpenAI-compatible
-	// provider with a connection pool of its own per deployment.
+	// provider, every deployment sharing one HTTP client
+	// (provider.NewHTTPClient): one connection pool per upstream host.
 	Providers litellm.ProviderFunc
 	// LeaveProviders makes Close leave the deployments' providers (and
 	// their idle upstream connections) open, to measure what that leaks.
@@ -51,6 +53,10 @@ type Gateway struct {
 	Router   *router.Router
 	Health   *router.HealthChecker
 	Config   router.Config // what the Router was built with
+	// UpstreamClient is the HTTP client the deployments' providers share
+	// (nil when Options.Providers built them): Close closes its idle
+	// connections.
+	UpstreamClient *http.Client
 
 	log  *slog.Logger
 	stop []func()
@@ -85,7 +91,17 @@ func Build(ctx context.Context, cfg *litellm.Config, state string, o Options) (_
 		return nil, err
 	}
 
-	g.Config, err = cfg.RouterConfig(o.Providers)
+	newProvider := o.Providers
+	if newProvider == nil {
+		g.UpstreamClient = provider.NewHTTPClient()
+		newProvider = litellm.OpenAIProviders(nil, g.UpstreamClient)
+		g.stop = append(g.stop, func() {
+			if !o.LeaveProviders {
+				g.UpstreamClient.CloseIdleConnections()
+			}
+		})
+	}
+	g.Config, err = cfg.RouterConfig(newProvider)
 	if err != nil {
 		return nil, err
 	}
