@@ -253,6 +253,10 @@ func (p *OpenAI) ChatCompletionStream(ctx context.Context, req openai.ChatComple
 	if err != nil {
 		return nil, p.fail(ctx, err, req.Model)
 	}
+	if st.body == nil { // the doer saw no successful answer: cannot happen
+		s.Close()
+		return nil, p.fail(ctx, errors.New("stream started without an answer body"), req.Model)
+	}
 	return &openAIStream{ctx: ctx, p: p, model: req.Model, s: s, ev: newEventReader(st.body)}, nil
 }
 

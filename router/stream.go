@@ -17,8 +17,8 @@ import (
 
 // Stream is a routed streamed chat completion. Recv returns the chunks and
 // io.EOF at the end (RecvRaw returns them undecoded, for forwarding); Close
-// releases it and must be called. Recv is for one
-// goroutine; Close may be called from any, more than once.
+// releases it and must be called. Recv and RecvRaw are for one goroutine;
+// Close may be called from any, more than once.
 type Stream struct {
 	r   *Router
 	ctx context.Context // the caller's: tells its cancellation from an upstream break
@@ -35,7 +35,6 @@ type Stream struct {
 	pending  bool                                // first not returned yet
 	err      error                               // sticky: io.EOF or the break
 	usage    openai.Usage
-	buf      []byte             // RecvRaw's encoding of chunks of a stream that is not a RawStream
 	observe  func(RequestEvent) // WithRequestObserver's, if any
 
 	once sync.Once
@@ -123,11 +122,11 @@ func (s *Stream) RecvRaw() ([]byte, error) {
 		return nil, s.err
 	}
 	if s.raw == nil {
-		chunk, err := s.Recv()
+		c, err := s.Recv()
 		if err != nil {
 			return nil, err
 		}
-		return s.encode(chunk)
+		return s.encode(c)
 	}
 	b, err := s.raw.RecvRaw()
 	if err != nil {
@@ -137,14 +136,13 @@ func (s *Stream) RecvRaw() ([]byte, error) {
 	return b, nil
 }
 
-// encode encodes a chunk for RecvRaw into the stream's buffer.
+// encode encodes a chunk for RecvRaw.
 func (s *Stream) encode(c openai.ChatCompletionStreamResponse) ([]byte, error) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	s.buf = append(s.buf[:0], b...)
-	return s.buf, nil
+	return b, nil
 }
 
 // noteUsage keeps the usage a raw chunk reports, if it reports one, without

@@ -306,13 +306,17 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 				cfg.progress("search: %s %s", name, modeName(stream))
 				best := findMax(ctx, cfg, func(rate float64) *result {
 					// A step that fails is tried once more: a rate is held
-					// if either try holds it.
-					res := one(name, stream, rate, cfg.Step)
-					for range cfg.Retries {
-						if res.sustained(cfg.MaxP99) || ctx.Err() != nil {
+					// if either try holds it. An overloaded step leaves
+					// work behind (abandoned requests still being served,
+					// connections waiting out retransmission timeouts), so
+					// the next step starts after a settling pause.
+					var res *result
+					for try := 0; try <= cfg.Retries && ctx.Err() == nil; try++ {
+						res = one(name, stream, rate, cfg.Step)
+						if res.sustained(cfg.MaxP99) {
 							break
 						}
-						res = one(name, stream, rate, cfg.Step)
+						pause(ctx, settleAfterOverload)
 					}
 					return res
 				})
@@ -329,6 +333,10 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 	rep.addDeltas()
 	return rep, nil
 }
+
+// settleAfterOverload is the pause after a search step that failed: longer
+// than TCP's minimum retransmission timeout several times over.
+const settleAfterOverload = 2 * time.Second
 
 // findMax searches the highest rate measure sustains with p99 under
 // cfg.MaxP99: doubling from cfg.StartRate until a step fails (or halving
