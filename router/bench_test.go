@@ -64,20 +64,7 @@ func BenchmarkPick(b *testing.B) {
 	for _, strategy := range []string{"simple-shuffle", "round-robin", "least-busy", "latency-based-routing", "usage-based-routing", "cost-based-routing"} {
 		for _, n := range []int{4, 100, 1000} {
 			b.Run(fmt.Sprintf("%s/n=%d", strategy, n), func(b *testing.B) {
-				r := benchRouter(b, n, strategy)
-				g, _ := r.tab.Load().lookup("g")
-				b.ReportAllocs()
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					c := newPickCall(r)
-					now := time.Now().UnixNano()
-					for pb.Next() {
-						if pickOnce(c, g, now) == nil {
-							b.Error("no pick")
-							return
-						}
-					}
-				})
+				benchPick(b, benchRouter(b, n, strategy))
 			})
 		}
 	}
@@ -86,7 +73,11 @@ func BenchmarkPick(b *testing.B) {
 // BenchmarkPickAtScale is BenchmarkPick's default strategy for the group of
 // 1000 in a Router of 10000 deployments (9000 more in groups of ten).
 func BenchmarkPickAtScale(b *testing.B) {
-	r := benchRouterWith(b, 1000, 9000, "simple-shuffle")
+	benchPick(b, benchRouterWith(b, 1000, 9000, "simple-shuffle"))
+}
+
+// benchPick measures picks in r's group "g", in parallel.
+func benchPick(b *testing.B, r *Router) {
 	g, _ := r.tab.Load().lookup("g")
 	b.ReportAllocs()
 	b.ResetTimer()

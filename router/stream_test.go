@@ -19,9 +19,14 @@ import (
 
 // drain reads s to the end, returning the content and the final error.
 func drain(s *Stream) (string, error) {
+	return drainWith(s.Recv)
+}
+
+// drainWith is drain receiving with recv.
+func drainWith(recv func() (openai.ChatCompletionStreamResponse, error)) (string, error) {
 	var b strings.Builder
 	for {
-		chunk, err := s.Recv()
+		chunk, err := recv()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = nil
@@ -171,24 +176,19 @@ func (s *rawScriptStream) Close() error { return nil }
 
 // drainRaw reads s to the end with RecvRaw, decoding each chunk to check it.
 func drainRaw(t *testing.T, s *Stream) (content string, models []string, err error) {
-	var b strings.Builder
-	for {
+	content, err = drainWith(func() (openai.ChatCompletionStreamResponse, error) {
+		var c openai.ChatCompletionStreamResponse
 		raw, err := s.RecvRaw()
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = nil
-			}
-			return b.String(), models, err
+			return c, err
 		}
-		var c openai.ChatCompletionStreamResponse
 		if err := json.Unmarshal(raw, &c); err != nil {
 			t.Fatalf("RecvRaw gave %q: %v", raw, err)
 		}
 		models = append(models, c.Model)
-		for _, ch := range c.Choices {
-			b.WriteString(ch.Delta.Content)
-		}
-	}
+		return c, nil
+	})
+	return content, models, err
 }
 
 func TestStreamRecvRaw(t *testing.T) {
