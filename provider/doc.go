@@ -14,9 +14,12 @@
 // Azure OpenAI and every OpenAI-compatible endpoint, from a plain OpenAIConfig
 // that it validates. It captures what go-openai drops: the HTTP status, the
 // OpenAI error code and the Retry-After of an error answer, and a stream cut
-// before its end. Without an HTTP client of the caller's, it builds one from
-// NewHTTPClient (pooled for about 1000 requests per second per host, no overall
-// timeout: contexts bound calls).
+// before its end. It reads stream bodies itself (no allocation per chunk),
+// and its streams are RawStreams: RecvRaw hands each chunk on as the upstream
+// sent it, for a gateway to forward without decoding and re-encoding it.
+// Without an HTTP client of the caller's, it builds one from NewHTTPClient
+// (1024 idle connections per host, no overall timeout: contexts bound
+// calls); providers that share a client share one pool per upstream host.
 //
 // # Prefixes and secrets
 //
