@@ -423,6 +423,24 @@ func (h *HealthChecker) CheckDeployment(ctx context.Context, id string) (HealthR
 	return h.check(ctx, h.targets([]*dep{d}, ""), false)
 }
 
+// CheckDeployments probes the deployments with the given IDs, each once, in
+// config order; IDs of no current deployment are left out. It serves a
+// caller who may see only some deployments: the others are not probed.
+// Errors are as for Check.
+func (h *HealthChecker) CheckDeployments(ctx context.Context, ids []string) (HealthReport, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	deps := []*dep{} // not nil: targets(nil) is every deployment
+	for _, d := range h.r.tab.Load().deps {
+		if want[d.ID] {
+			deps = append(deps, d)
+		}
+	}
+	return h.check(ctx, h.targets(deps, ""), false)
+}
+
 // Last reports the latest probe result of every current deployment that
 // has been probed (by any check), in config order, without probing.
 func (h *HealthChecker) Last() HealthReport {

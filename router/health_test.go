@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/modelroute/modelroute/alias"
@@ -736,4 +737,39 @@ func FuzzRedact(f *testing.F) {
 
 func isWordByte(b byte) bool {
 	return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+}
+
+// CheckDeployments probes exactly the deployments named, in config order,
+// and nothing for unknown IDs or an empty list.
+func TestHealthCheckDeployments(t *testing.T) {
+	r, fakes := fakeRouter(t, nil, "a", "b", "c")
+	hc := r.NewHealthChecker()
+	defer hc.Close()
+	for _, tt := range []struct {
+		ids  []string
+		want []string
+	}{
+		{[]string{"c", "a", "zz"}, []string{"a:healthy", "c:healthy"}},
+		{nil, nil},
+		{[]string{"zz"}, nil},
+	} {
+		before := map[string]int{}
+		for id, f := range fakes {
+			before[id] = f.CallCount()
+		}
+		rep, err := hc.CheckDeployments(context.Background(), tt.ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, endpointIDs(rep), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("CheckDeployments(%q) (-want +got):\n%s", tt.ids, diff)
+		}
+		probed := 0
+		for id, f := range fakes {
+			probed += f.CallCount() - before[id]
+		}
+		if probed != len(tt.want) {
+			t.Errorf("CheckDeployments(%q) made %d probes, want %d", tt.ids, probed, len(tt.want))
+		}
+	}
 }

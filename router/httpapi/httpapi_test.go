@@ -357,9 +357,22 @@ func TestHealth(t *testing.T) {
 	if code != 200 || !strings.Contains(out, `"model_id":"d1"`) || strings.Contains(out, `"d2"`) {
 		t.Errorf("health of alias-1: %d %s", code, out)
 	}
+	probes := func(f *providertest.Fake) int {
+		n := 0
+		for _, c := range f.Calls() {
+			if c.Method == providertest.MethodProbe {
+				n++
+			}
+		}
+		return n
+	}
+	p1, p2 := probes(fx.f1), probes(fx.f2)
 	code, out = fx.do(t, "GET", "/health", fx.keyOnly, "")
 	if code != 200 || !strings.Contains(out, `"model_id":"d1"`) || strings.Contains(out, "d2") || strings.Contains(out, "llama") {
 		t.Errorf("health for a key granted alias-1 only: %d %s", code, out)
+	}
+	if n1, n2 := probes(fx.f1)-p1, probes(fx.f2)-p2; n1 != 1 || n2 != 0 {
+		t.Errorf("health for a key granted alias-1 only probed d1 %d and d2 %d times, want 1 and 0", n1, n2)
 	}
 	if code, _ := fx.do(t, "GET", "/health?model=model-group-1", fx.keyOnly, ""); code != 403 {
 		t.Errorf("health of a name the key may not use: %d", code)

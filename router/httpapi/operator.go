@@ -113,36 +113,27 @@ func (h *Handler) Health() http.Handler {
 				writeError(w, modelError(name, err))
 				return
 			}
-		} else if rep, err = hc.Check(r.Context()); err != nil {
-			writeError(w, errorf(http.StatusServiceUnavailable, typeAPI, CodeInternal, "health check: "+err.Error()))
-			return
-		} else if allow := h.allowFunc(r.Context()); allow != nil {
-			rep = visibleHealth(rep, h.rt.ModelInfo(allow))
+		} else {
+			// A restricted key sees, and so probes, only the deployments
+			// behind the names it may use: no other deployment's model or
+			// address, and no probes of them on its behalf.
+			if allow := h.allowFunc(r.Context()); allow != nil {
+				rows := h.rt.ModelInfo(allow)
+				ids := make([]string, len(rows))
+				for i, row := range rows {
+					ids[i] = row.Info.ID
+				}
+				rep, err = hc.CheckDeployments(r.Context(), ids)
+			} else {
+				rep, err = hc.Check(r.Context())
+			}
+			if err != nil {
+				writeError(w, errorf(http.StatusServiceUnavailable, typeAPI, CodeInternal, "health check: "+err.Error()))
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, rep)
 	})
-}
-
-// visibleHealth keeps the endpoints of the deployments behind rows, the
-// names a restricted caller may use: a key sees the health of what it can
-// call, and no other deployment's model or address.
-func visibleHealth(rep router.HealthReport, rows []router.ModelInfo) router.HealthReport {
-	ids := make(map[string]bool, len(rows))
-	for _, r := range rows {
-		ids[r.Info.ID] = true
-	}
-	keep := func(eps []router.HealthEndpoint) []router.HealthEndpoint {
-		out := make([]router.HealthEndpoint, 0, len(eps))
-		for _, e := range eps {
-			if ids[e.ModelID] {
-				out = append(out, e)
-			}
-		}
-		return out
-	}
-	rep.Healthy, rep.Unhealthy, rep.Skipped = keep(rep.Healthy), keep(rep.Unhealthy), nil
-	rep.HealthyCount, rep.UnhealthyCount = len(rep.Healthy), len(rep.Unhealthy)
-	return rep
 }
 
 // Liveliness serves GET /health/liveliness: the process is up.
