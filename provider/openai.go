@@ -452,7 +452,7 @@ func (s *openAIStream) RecvRaw() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if data[0] != '{' || !json.Valid(data) {
+	if !validObject(data) {
 		var v json.RawMessage
 		cause := json.Unmarshal(data, &v)
 		if cause == nil {
