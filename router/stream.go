@@ -148,6 +148,9 @@ func (s *Stream) encode(c openai.ChatCompletionStreamResponse) ([]byte, error) {
 // noteUsage keeps the usage a raw chunk reports, if it reports one, without
 // decoding the rest of it.
 func (s *Stream) noteUsage(raw []byte) {
+	if !bytes.Contains(raw, []byte(`"usage"`)) {
+		return // most chunks; a key spelled with escapes is not looked for
+	}
 	start, end, ok := chunk.Field(raw, "usage")
 	if !ok || raw[start] != '{' {
 		return
