@@ -28,6 +28,9 @@
 //  6. The answer comes back with its Route; total failure is one
 //     *ExhaustedError listing the attempts.
 //
+// A Stream fails over only until its first chunk; after that a break is a
+// *StreamError. Stream.RecvRaw returns chunks undecoded, for forwarding.
+//
 // Per deployment, the Router keeps a circuit: a 429 cools a deployment down
 // for its Retry-After; more than AllowedFails counted failures in
 // FailureWindow cool it for CooldownTime; a failure during a cooldown extends

@@ -15,7 +15,9 @@
 // and a refusal names only the name the client requested, never what it
 // resolved to. Responses carry x-modelroute-model-group,
 // x-modelroute-deployment-id and x-modelroute-attempts, and their model field
-// (every streamed chunk's too) is the requested name.
+// (every streamed chunk's too) is the requested name. Streamed chunks are
+// passed on as the upstream sent them (router.Stream.RecvRaw), with only
+// that field replaced: no decoding and re-encoding per chunk.
 //
 // Lifecycle: New → mount → serve. A Handler holds no goroutines of its own;
 // the Router, Registry, Checker and HealthChecker it is given belong to the
