@@ -110,6 +110,7 @@ var (
 	_ Provider  = (*OpenAI)(nil)
 	_ Prober    = (*OpenAI)(nil)
 	_ RawStream = (*openAIStream)(nil)
+	_ Readier   = (*openAIStream)(nil)
 )
 
 // NewOpenAI returns a Provider for the endpoint cfg describes. It checks
@@ -462,6 +463,10 @@ func (s *openAIStream) RecvRaw() ([]byte, error) {
 	}
 	return data, nil
 }
+
+// Ready reports whether the next chunk (or the stream's end) has arrived
+// already, so that Recv and RecvRaw return without waiting.
+func (s *openAIStream) Ready() bool { return s.err != nil || s.ev.ready() }
 
 func (s *openAIStream) Close() error {
 	if s.closed.Swap(true) {

@@ -46,6 +46,16 @@ type RawStream interface {
 	RecvRaw() ([]byte, error)
 }
 
+// Readier is implemented by Streams that can tell whether their next chunk
+// has arrived already. A forwarder writes every chunk that has arrived and
+// flushes its connection once, when Ready is false, instead of once per
+// chunk; a stream that cannot tell is flushed after every chunk.
+type Readier interface {
+	// Ready reports whether the next Recv or RecvRaw returns without
+	// waiting for the upstream.
+	Ready() bool
+}
+
 // Prober is implemented by providers that have a cheap health probe (for an
 // OpenAI-compatible endpoint: listing models). A nil error means healthy.
 type Prober interface {

@@ -100,6 +100,25 @@ func (r *eventReader) next() ([]byte, error) {
 	}
 }
 
+// ready reports whether the data line of the next event is already
+// buffered whole, so that next returns without reading the body.
+func (r *eventReader) ready() bool {
+	if r.done {
+		return false
+	}
+	buf, _ := r.br.Peek(r.br.Buffered())
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			return false
+		}
+		if bytes.HasPrefix(bytes.TrimSpace(buf[:i]), []byte("data:")) {
+			return true
+		}
+		buf = buf[i+1:]
+	}
+}
+
 // line returns the next line, without its end, valid until the next call.
 // At the body's end it returns what was left (possibly nothing) and the
 // read error.

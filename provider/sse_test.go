@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -109,6 +110,48 @@ func TestFinishReasons(t *testing.T) {
 }
 
 func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ready says whether next can return without reading: a whole data line is
+// buffered. It never claims a line that is still arriving.
+func TestEventReaderReady(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		want []bool // ready before each next, until the end
+	}{
+		{"data: {\"a\":1}\n\ndata: {\"a\":2}\n\ndata: [DONE]\n\n", []bool{true, true, true}},
+		{": ping\n\ndata: {\"a\":1}\n\n", []bool{true}},
+		{"data: {\"a\":1}", []bool{false}},
+		{"\n\n", []bool{false}},
+	} {
+		r := newEventReader(strings.NewReader(tt.body))
+		r.br.Peek(1) // one read: the whole body is buffered
+		var got []bool
+		for range tt.want {
+			got = append(got, r.ready())
+			if _, err := r.next(); err != nil {
+				break
+			}
+		}
+		if !equalBools(got, tt.want) {
+			t.Errorf("%q: ready %v, want %v", tt.body, got, tt.want)
+		}
+		if r.ready() {
+			t.Errorf("%q: ready at the end", tt.body)
+		}
+	}
+}
+
+func equalBools(a, b []bool) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -136,6 +136,19 @@ func (s *Stream) RecvRaw() ([]byte, error) {
 	return b, nil
 }
 
+// Ready reports whether the next Recv or RecvRaw returns without waiting
+// for the upstream: true when the provider's stream says its next chunk has
+// arrived (provider.Readier), false when it cannot tell. A forwarder flushes
+// its client's connection only when Ready is false, as a reverse proxy
+// flushes once per read.
+func (s *Stream) Ready() bool {
+	if s.pending || s.err != nil {
+		return true
+	}
+	r, ok := s.up.(provider.Readier)
+	return ok && r.Ready()
+}
+
 // encode encodes a chunk for RecvRaw.
 func (s *Stream) encode(c openai.ChatCompletionStreamResponse) ([]byte, error) {
 	b, err := json.Marshal(c)

@@ -266,3 +266,28 @@ func TestStreamRecvRawUsageAndBreak(t *testing.T) {
 		}
 	}
 }
+
+// Ready: the first chunk is in hand; after it, a stream that cannot tell
+// (the Fake is no provider.Readier) is never ready, so its forwarder
+// flushes every chunk; after the end, the end is ready.
+func TestStreamReady(t *testing.T) {
+	d, f := fakeDep("a", "g", "openai/m")
+	r := mustNew(t, nil, Config{Deployments: []Deployment{d}})
+	f.SetDefault(providertest.Reply{Chunks: []string{"a", "b"}})
+	s, err := r.Stream(context.Background(), chat("g"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []bool
+	for {
+		got = append(got, s.Ready())
+		if _, err := s.RecvRaw(); err != nil {
+			break
+		}
+	}
+	got = append(got, s.Ready())
+	if diff := cmp.Diff([]bool{true, false, false, true}, got); diff != "" {
+		t.Errorf("Ready before each RecvRaw and after the end (-want +got):\n%s", diff)
+	}
+}

@@ -73,6 +73,19 @@ type benchEnv struct {
 	clients map[string]*http.Client
 	gateway string // how the gateway runs, for the report
 	closers []func()
+	idle    []func() // drop the idle connections the parts keep to each other
+}
+
+// dropIdle closes every idle connection between the parts: after an
+// overload, thousands of them (and the goroutines serving them) would
+// otherwise weigh on the next measurement.
+func (e *benchEnv) dropIdle() {
+	for _, c := range e.clients {
+		c.CloseIdleConnections()
+	}
+	for _, f := range e.idle {
+		f()
+	}
 }
 
 func (e *benchEnv) Close() {
@@ -98,11 +111,12 @@ func startBench(ctx context.Context, cfg benchConfig) (_ *benchEnv, err error) {
 	e.closers = append(e.closers, up.Close)
 	e.targets["direct"] = target{Name: "direct", URL: up.URL() + "/v1/chat/completions", Model: loadAlias}
 
-	px, closeProxy, err := startProxy(up.URL(), cfg.UpstreamIdle)
+	px, pxTransport, closeProxy, err := startProxy(up.URL(), cfg.UpstreamIdle)
 	if err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, closeProxy)
+	e.idle = append(e.idle, pxTransport.CloseIdleConnections)
 	e.targets["proxy"] = target{Name: "proxy", URL: px.URL() + "/v1/chat/completions", Model: loadAlias}
 
 	dir, err := os.MkdirTemp("", "modelroute-loadtest-")
@@ -138,6 +152,11 @@ func startBench(ctx context.Context, cfg benchConfig) (_ *benchEnv, err error) {
 			return nil, err
 		}
 		e.closers = append(e.closers, g.Close)
+		for _, c := range []*http.Client{g.UpstreamClient, g.shared} {
+			if c != nil {
+				e.idle = append(e.idle, c.CloseIdleConnections)
+			}
+		}
 		base = g.URL()
 		e.gateway = "examples/gateway wiring, in the tool's process"
 	}
@@ -308,14 +327,17 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchReport, error) {
 					// A step that fails is tried once more: a rate is held
 					// if either try holds it. An overloaded step leaves
 					// work behind (abandoned requests still being served,
-					// connections waiting out retransmission timeouts), so
-					// the next step starts after a settling pause.
+					// connections waiting out retransmission timeouts,
+					// thousands of idle connections), so the idle
+					// connections are dropped and the next step starts
+					// after a settling pause.
 					var res *result
 					for try := 0; try <= cfg.Retries && ctx.Err() == nil; try++ {
 						res = one(name, stream, rate, cfg.Step)
 						if res.sustained(cfg.MaxP99) {
 							break
 						}
+						env.dropIdle()
 						pause(ctx, settleAfterOverload)
 					}
 					return res

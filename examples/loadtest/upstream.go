@@ -180,12 +180,14 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 // providers use (provider.NewHTTPClient: 1024 idle connections per host), so
 // both hops keep the same connection pool to the upstream.
 //
-// idle, when positive, replaces the 1024 idle connections per host with idle
+// It returns the proxy's transport too, whose idle connections the tool
+// drops after an overload. idle, when positive, replaces the 1024 idle
+// connections per host with idle
 // (see benchConfig.UpstreamIdle).
-func startProxy(target string, idle int) (*server, func(), error) {
+func startProxy(target string, idle int) (*server, *http.Transport, func(), error) {
 	u, err := url.Parse(target)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	tr := provider.NewHTTPClient().Transport.(*http.Transport)
 	if idle > 0 {
@@ -198,7 +200,7 @@ func startProxy(target string, idle int) (*server, func(), error) {
 	}
 	s, err := serve("proxy", rp)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return s, func() { s.Close(); tr.CloseIdleConnections() }, nil
+	return s, tr, func() { s.Close(); tr.CloseIdleConnections() }, nil
 }

@@ -143,8 +143,9 @@ func (h *Handler) ChatCompletions() http.Handler {
 	})
 }
 
-// stream answers a streamed chat completion: each chunk is written and
-// flushed as it arrives, ending with "data: [DONE]". Chunks pass through as
+// stream answers a streamed chat completion: each chunk is written as it
+// arrives and flushed unless the next one has arrived too, ending with
+// "data: [DONE]". Chunks pass through as
 // the upstream sent them (Stream.RecvRaw), with only their "model" replaced
 // by the name the client asked for. A client that goes away cancels the
 // request's context and with it the upstream call.
@@ -196,6 +197,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, requested strin
 			bw.Write(raw)
 		}
 		bw.WriteString("\n\n")
+		if s.Ready() {
+			continue // the next chunk is there: one flush for both
+		}
 		if bw.Flush() != nil || rc.Flush() != nil {
 			return
 		}
