@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -103,22 +104,10 @@ func TestFinishReasons(t *testing.T) {
 	for _, tt := range tests {
 		var got []string
 		finishReasons([]byte(tt.chunk), func(r []byte) { got = append(got, string(r)) })
-		if !equalStrings(got, tt.want) {
+		if !slices.Equal(got, tt.want) {
 			t.Errorf("finishReasons(%s) = %q, want %q", tt.chunk, got, tt.want)
 		}
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // ready says whether next can return without reading: a whole data line is
@@ -142,23 +131,11 @@ func TestEventReaderReady(t *testing.T) {
 				break
 			}
 		}
-		if !equalBools(got, tt.want) {
+		if !slices.Equal(got, tt.want) {
 			t.Errorf("%q: ready %v, want %v", tt.body, got, tt.want)
 		}
 		if r.ready() {
 			t.Errorf("%q: ready at the end", tt.body)
 		}
 	}
-}
-
-func equalBools(a, b []bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
