@@ -350,13 +350,12 @@ func (d *doer) errorAnswer(resp *http.Response) error {
 		e.Err = fmt.Errorf("reading the error body: %w", err)
 		return e
 	}
-	var er openai.ErrorResponse
-	if jerr := json.Unmarshal(body, &er); jerr == nil && er.Error != nil {
-		er.Error.HTTPStatus = resp.Status
-		er.Error.HTTPStatusCode = resp.StatusCode
-		e.Err = er.Error
-		e.Code = apiCode(er.Error)
-		e.Kind = classifyAPI(resp.StatusCode, e.Code, er.Error.Type)
+	if apiErr := apiError(body); apiErr != nil {
+		apiErr.HTTPStatus = resp.Status
+		apiErr.HTTPStatusCode = resp.StatusCode
+		e.Err = apiErr
+		e.Code = apiCode(apiErr)
+		e.Kind = classifyAPI(resp.StatusCode, e.Code, apiErr.Type)
 		return e
 	}
 	e.Err = &openai.RequestError{

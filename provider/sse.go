@@ -90,9 +90,8 @@ func (r *eventReader) next() ([]byte, error) {
 			return nil, io.EOF
 		}
 		if isErrorEvent(data) {
-			var er openai.ErrorResponse
-			if json.Unmarshal(data, &er) == nil && er.Error != nil {
-				return nil, er.Error
+			if e := apiError(data); e != nil {
+				return nil, e
 			}
 			return nil, fmt.Errorf("%w: an error event that is not an OpenAI error: %.200q", errBadChunk, data)
 		}
@@ -159,14 +158,19 @@ func (r *eventReader) keepStray(line []byte) {
 
 // strayError returns the OpenAI error the stray text holds, if it does.
 func (r *eventReader) strayError() error {
-	if len(r.stray) == 0 {
-		return nil
-	}
-	var er openai.ErrorResponse
-	if json.Unmarshal(r.stray, &er) == nil && er.Error != nil {
-		return er.Error
+	if e := apiError(r.stray); e != nil {
+		return e // a nil *APIError must not become a non-nil error
 	}
 	return nil
+}
+
+// apiError returns the OpenAI error b holds ({"error": {...}}), or nil.
+func apiError(b []byte) *openai.APIError {
+	var er openai.ErrorResponse
+	if len(b) == 0 || json.Unmarshal(b, &er) != nil {
+		return nil
+	}
+	return er.Error
 }
 
 // isErrorEvent reports whether data is an object whose first key is

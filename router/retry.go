@@ -321,8 +321,7 @@ func (c *call) cooldownWait(g *group, now int64) time.Duration {
 		wait = time.Duration(until - now)
 	} else if probing(g, now, &c.tab.set) {
 		// Not backoff: a Retry-After this request saw was the cooldown's.
-		base := c.tab.set.backoffBase
-		wait = base/2 + time.Duration(c.cand.Float64()*float64(base/2))
+		wait = c.jitter(c.tab.set.backoffBase)
 	}
 	if wait <= 0 || !c.mayWait(g, wait) {
 		return 0
@@ -581,9 +580,12 @@ func (c *call) backoff(tries int) time.Duration {
 	for i := 1; i < tries && d < set.backoffMax; i++ {
 		d *= 2
 	}
-	d = min(d, set.backoffMax)
-	d = d/2 + time.Duration(c.cand.Float64()*float64(d/2))
-	return max(d, c.lastRetryAfter)
+	return max(c.jitter(min(d, set.backoffMax)), c.lastRetryAfter)
+}
+
+// jitter returns a random wait between d/2 and d.
+func (c *call) jitter(d time.Duration) time.Duration {
+	return d/2 + time.Duration(c.cand.Float64()*float64(d/2))
 }
 
 // sleep waits d unless that would pass the context's deadline; it reports

@@ -25,7 +25,8 @@ type Stream struct {
 	d   *dep
 	up  provider.Stream
 
-	raw provider.RawStream // up, when it is one
+	raw   provider.RawStream // up, when it is one
+	ready provider.Readier   // up, when it is one
 
 	route    Route
 	start    time.Time
@@ -63,6 +64,7 @@ func (r *Router) Stream(ctx context.Context, req openai.ChatCompletionRequest, o
 		cancel: c.cancel, first: c.first, firstRaw: c.firstRaw, pending: !c.emptyEOF, observe: c.opts.observe,
 	}
 	s.raw, _ = c.stream.(provider.RawStream)
+	s.ready, _ = c.stream.(provider.Readier)
 	if c.firstRaw != nil {
 		s.noteUsage(c.firstRaw)
 	} else if c.first.Usage != nil {
@@ -145,8 +147,7 @@ func (s *Stream) Ready() bool {
 	if s.pending || s.err != nil {
 		return true
 	}
-	r, ok := s.up.(provider.Readier)
-	return ok && r.Ready()
+	return s.ready != nil && s.ready.Ready()
 }
 
 // encode encodes a chunk for RecvRaw.

@@ -152,11 +152,7 @@ func startBench(ctx context.Context, cfg benchConfig) (_ *benchEnv, err error) {
 			return nil, err
 		}
 		e.closers = append(e.closers, g.Close)
-		for _, c := range []*http.Client{g.UpstreamClient, g.shared} {
-			if c != nil {
-				e.idle = append(e.idle, c.CloseIdleConnections)
-			}
-		}
+		e.idle = append(e.idle, g.UpstreamClient.CloseIdleConnections)
 		base = g.URL()
 		e.gateway = "examples/gateway wiring, in the tool's process"
 	}

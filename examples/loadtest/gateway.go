@@ -31,8 +31,6 @@ type gateway struct {
 	srv  *http.Server
 	addr string // host:port it listens on
 	errc chan error
-	// shared is the upstream client of every provider under upstreamIdle.
-	shared *http.Client
 }
 
 // gatewayOptions are the measurement knobs of startGateway.
@@ -40,9 +38,9 @@ type gatewayOptions struct {
 	routerOpts []router.Option
 	adjust     func(*router.Config) // called on the converted config before router.New
 	log        *slog.Logger         // nil: discard
-	// upstreamIdle, when positive, gives every deployment's provider one
-	// shared HTTP client (provider.NewHTTPClient's settings) keeping this
-	// many idle connections per host instead of 1024.
+	// upstreamIdle, when positive, makes the deployments' shared HTTP
+	// client (provider.NewHTTPClient's settings) keep this many idle
+	// connections per host instead of 1024.
 	upstreamIdle int
 	// leaveProviders makes Close leave the deployments' providers (and
 	// their idle upstream connections) open, to measure what that leaks.
@@ -61,35 +59,25 @@ func startGateway(ctx context.Context, cfg *litellm.Config, state string, o gate
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	var (
-		newProvider litellm.ProviderFunc
-		shared      *http.Client
-	)
+	var client *http.Client // nil: gatewire's default
 	if o.upstreamIdle > 0 {
-		shared = provider.NewHTTPClient()
-		tr := shared.Transport.(*http.Transport)
+		client = provider.NewHTTPClient()
+		tr := client.Transport.(*http.Transport)
 		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = o.upstreamIdle, o.upstreamIdle
-		newProvider = litellm.OpenAIProviders(nil, shared)
 	}
 	gw, err := gatewire.Build(ctx, cfg, state, gatewire.Options{
 		Logger: log, RouterOptions: o.routerOpts, Adjust: o.adjust,
-		Providers: newProvider, LeaveProviders: o.leaveProviders,
+		UpstreamClient: client, LeaveProviders: o.leaveProviders,
 	})
 	if err != nil {
-		if shared != nil {
-			shared.CloseIdleConnections()
-		}
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		gw.Close()
-		if shared != nil {
-			shared.CloseIdleConnections()
-		}
 		return nil, err
 	}
-	g := &gateway{Gateway: gw, cfg: gw.Config, srv: gatewire.NewServer(gw.Handler(masterKey), log), addr: ln.Addr().String(), errc: make(chan error, 1), shared: shared}
+	g := &gateway{Gateway: gw, cfg: gw.Config, srv: gatewire.NewServer(gw.Handler(masterKey), log), addr: ln.Addr().String(), errc: make(chan error, 1)}
 	go labelled("gateway", func() { g.errc <- g.srv.Serve(ln) })
 	return g, nil
 }
@@ -110,7 +98,4 @@ func (g *gateway) Close() {
 		g.srv = nil
 	}
 	g.Gateway.Close()
-	if g.shared != nil {
-		g.shared.CloseIdleConnections()
-	}
 }

@@ -145,10 +145,10 @@ func (h *Handler) ChatCompletions() http.Handler {
 
 // stream answers a streamed chat completion: each chunk is written as it
 // arrives and flushed unless the next one has arrived too, ending with
-// "data: [DONE]". Chunks pass through as
-// the upstream sent them (Stream.RecvRaw), with only their "model" replaced
-// by the name the client asked for. A client that goes away cancels the
-// request's context and with it the upstream call.
+// "data: [DONE]". Chunks pass through as the upstream sent them
+// (Stream.RecvRaw), with only their "model" replaced by the name the client
+// asked for. A client that goes away cancels the request's context and with
+// it the upstream call.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, requested string, req openai.ChatCompletionRequest, opts []router.CallOption) {
 	s, err := h.rt.Stream(r.Context(), req, opts...)
 	if err != nil {

@@ -36,10 +36,10 @@ type Options struct {
 	// Adjust, when set, may change the converted router.Config before
 	// router.New (the load tool uses it for measurements).
 	Adjust func(*router.Config)
-	// Providers builds each deployment's provider; nil: the OpenAI-compatible
-	// provider, every deployment sharing one HTTP client
-	// (provider.NewHTTPClient): one connection pool per upstream host.
-	Providers litellm.ProviderFunc
+	// UpstreamClient is the HTTP client every deployment's provider shares
+	// (one connection pool per upstream host); nil: provider.NewHTTPClient().
+	// Close closes its idle connections.
+	UpstreamClient *http.Client
 	// LeaveProviders makes Close leave the deployments' providers (and
 	// their idle upstream connections) open, to measure what that leaks.
 	LeaveProviders bool
@@ -53,9 +53,8 @@ type Gateway struct {
 	Router   *router.Router
 	Health   *router.HealthChecker
 	Config   router.Config // what the Router was built with
-	// UpstreamClient is the HTTP client the deployments' providers share
-	// (nil when Options.Providers built them): Close closes its idle
-	// connections.
+	// UpstreamClient is the HTTP client the deployments' providers share:
+	// Close closes its idle connections.
 	UpstreamClient *http.Client
 
 	log  *slog.Logger
@@ -91,17 +90,16 @@ func Build(ctx context.Context, cfg *litellm.Config, state string, o Options) (_
 		return nil, err
 	}
 
-	newProvider := o.Providers
-	if newProvider == nil {
+	g.UpstreamClient = o.UpstreamClient
+	if g.UpstreamClient == nil {
 		g.UpstreamClient = provider.NewHTTPClient()
-		newProvider = litellm.OpenAIProviders(nil, g.UpstreamClient)
-		g.stop = append(g.stop, func() {
-			if !o.LeaveProviders {
-				g.UpstreamClient.CloseIdleConnections()
-			}
-		})
 	}
-	g.Config, err = cfg.RouterConfig(newProvider)
+	g.stop = append(g.stop, func() {
+		if !o.LeaveProviders {
+			g.UpstreamClient.CloseIdleConnections()
+		}
+	})
+	g.Config, err = cfg.RouterConfig(litellm.OpenAIProviders(nil, g.UpstreamClient))
 	if err != nil {
 		return nil, err
 	}
