@@ -61,17 +61,15 @@ type nodeError struct {
 // (PermissionDeniedError, 403 model_access_denied) and a wrong key
 // (AuthenticationError, 401 invalid_api_key).
 //
-// Node and the package are required: CI installs both (.ci/run runs npm
-// ci); locally run `npm ci` in examples/gateway first.
+// Node is required; the openai package is installed by the test itself
+// (npmInstall) when examples/gateway/node_modules lacks it.
 func TestNodeOpenAI(t *testing.T) {
 	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Fatalf("node is not installed (%v): this end-to-end test needs Node.js and the openai npm package; install Node, then run `npm ci` in examples/gateway", err)
+		t.Fatalf("node is not installed (%v): this end-to-end test needs Node.js (with npm) to run the openai npm client", err)
 	}
-	if _, err := os.Stat(filepath.Join("node_modules", "openai", "package.json")); err != nil {
-		t.Fatalf("the openai npm package is not installed (%v): run `npm ci` in examples/gateway", err)
-	}
+	npmInstall(t)
 
 	g, up := seedGateway(t)
 	limited := g.generateKey(map[string]any{"models": []string{"alias-1"}})
@@ -128,6 +126,34 @@ func TestNodeOpenAI(t *testing.T) {
 
 	if n := up.CountModel(upGroup1A) + up.CountModel(upGroup1B); n != 2 {
 		t.Errorf("upstream chat calls to model-group-1: %d, want 2 (plain and streamed)", n)
+	}
+}
+
+// npmInstall makes sure the openai npm package pinned by package-lock.json is
+// in node_modules, running `npm ci` in this folder when it is not there
+// (once: later runs find it). It fails, naming the command, when npm is
+// missing or the install fails.
+func npmInstall(t *testing.T) {
+	t.Helper()
+	pkg := filepath.Join("node_modules", "openai", "package.json")
+	if _, err := os.Stat(pkg); err == nil {
+		return
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		t.Fatalf("the openai npm package is not installed and npm is not on PATH (%v): install Node.js with npm, or run `npm ci` in examples/gateway", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	t.Logf("the openai npm package is not installed: running `npm ci` in examples/gateway")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("`npm ci` in examples/gateway failed (%v); run it by hand to see why:\n%s", err, out.Bytes())
+	}
+	if _, err := os.Stat(pkg); err != nil {
+		t.Fatalf("`npm ci` in examples/gateway ran but %s is still missing: %v\n%s", pkg, err, out.Bytes())
 	}
 }
 

@@ -194,11 +194,12 @@ func TestOpenAIConfig(t *testing.T) {
 	}
 }
 
-// TestCorpusRouterConfig: every corpus file that loads (skipping what is
-// unsupported) converts into a Config the router accepts.
-func TestCorpusRouterConfig(t *testing.T) {
-	for _, name := range corpusFiles(t) {
-		c, err := Load(corpusDir+"/"+name, WithEnv(fakeEnv), WithSkipUnsupported())
+// TestConfigsRouterConfig: every config that loads (skipping what is
+// unsupported), of the testdata and the corpus when set, converts into a
+// Config the router accepts.
+func TestConfigsRouterConfig(t *testing.T) {
+	for _, name := range allConfigs(t) {
+		c, err := Load(name, WithEnv(fakeEnv), WithSkipUnsupported())
 		if err != nil {
 			continue
 		}

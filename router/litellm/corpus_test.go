@@ -13,9 +13,15 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// corpusDir holds 26 real LiteLLM proxy configs (see its README). CI runs in
-// a clean clone with shared/ beside the repository.
-const corpusDir = "../../../shared/litellm-configs"
+// testdataDir holds the loader's own configs, written for this project: one
+// file per feature the loader accepts or refuses (testdataConfigs).
+const testdataDir = "testdata/configs"
+
+// corpusEnv names the environment variable that points the extra corpus
+// tests at a folder of real LiteLLM proxy configs (the project's shared
+// litellm-configs, whose expected outcomes are in corpus). .ci/run sets it;
+// without it those tests say they did not run.
+const corpusEnv = "MODELROUTE_LITELLM_CORPUS"
 
 // outcome is what loading one corpus file must give.
 type outcome struct {
@@ -111,17 +117,78 @@ var corpus = map[string]struct{ plain, skip outcome }{
 	},
 }
 
+// testdataConfigs is the expected outcome for every file in testdataDir,
+// plain and with WithSkipUnsupported; env, when set, replaces fakeEnv.
+var testdataConfigs = map[string]struct {
+	plain, skip outcome
+	env         func(string) (string, bool)
+}{
+	"full.yaml":                 {plain: loads(4), skip: loads(4)},
+	"wildcards.yaml":            {plain: loads(3), skip: loads(3)},
+	"include.yaml":              {plain: loads(2), skip: loads(2)},
+	"include_models.yaml":       {plain: loads(1), skip: loads(1)},
+	"litellm_settings.yaml":     {plain: loads(3), skip: loads(3)},
+	"environment.yaml":          {plain: loads(3), skip: loads(3)},
+	"inferred.yaml":             {plain: loads(5), skip: loads(5)},
+	"identical.yaml":            {plain: loads(3), skip: loads(3)},
+	"empty.yaml":                {plain: loads(0), skip: loads(0)},
+	"config.json":               {plain: loads(2), skip: loads(2)},
+	"unknown-keys.yaml":         {plain: loads(1), skip: loads(1)},
+	"nested-include-inner.yaml": {plain: loads(1), skip: loads(1)},
+	"unsupported.yaml": {
+		plain: refused(ErrUnsupported, `model_list[1] "on-bedrock"`, `provider "bedrock"`, `model_list[2] "on-vertex"`, `provider "vertex_ai"`,
+			`model_list[3] "rerank"`, `provider "cohere"`, `model_list[4] "legacy"`, `provider "text-completion-openai"`),
+		skip: loadsSkipping(1, 4),
+	},
+	"unknown-provider.yaml": {
+		plain: refused(ErrUnknownProvider, `model_list[1] "mistral"`, `"mistralai"`),
+		skip:  refused(ErrUnknownProvider, `model_list[1] "mistral"`, `"mistralai"`),
+	},
+	"table-extra.yaml": {
+		plain: refused(ErrUnknownProvider, `model_list[0] "sf"`, `"siliconflow"`, `model_list[1] "glm"`, `"zhipu"`),
+		skip:  refused(ErrUnknownProvider, `model_list[0] "sf"`, `"siliconflow"`, `model_list[1] "glm"`, `"zhipu"`),
+	},
+	"bad-syntax.yaml": {
+		plain: refused(ErrSyntax, "bad-syntax.yaml:2:", "invalid YAML"),
+		skip:  refused(ErrSyntax, "bad-syntax.yaml:2:", "invalid YAML"),
+	},
+	"duplicate-key.yaml": {
+		plain: refused(ErrSyntax, "duplicate-key.yaml:6:", "litellm_settings.num_retries", "duplicate key"),
+		skip:  refused(ErrSyntax, "duplicate-key.yaml:6:", "litellm_settings.num_retries", "duplicate key"),
+	},
+	"missing-include.yaml": {
+		plain: refused(ErrInclude, `include[0] "no-such-file.yaml"`, "not found"),
+		skip:  refused(ErrInclude, `include[0] "no-such-file.yaml"`, "not found"),
+	},
+	"nested-include.yaml": {
+		plain: refused(ErrInclude, "nested-include-inner.yaml:2:", "may not include others"),
+		skip:  refused(ErrInclude, "nested-include-inner.yaml:2:", "may not include others"),
+	},
+	"invalid-values.yaml": {
+		plain: refused(ErrInvalid, `model_list[0] "g": litellm_params.weight: must not be negative`, "litellm_params.rpm: must be a number",
+			`model_list[1] "h": litellm_params.api_base`, "model_list[2]: model_name is missing",
+			"alias cycle: loop-a → loop-b → loop-a", `alias "g" has the name of a model_list group`, `"dangling" points at "nowhere"`,
+			`unknown routing strategy "fastest-please"`, "router_settings.fallbacks", "flat list", "router_settings.num_retries: must not be negative"),
+		skip: refused(ErrInvalid, "alias cycle: loop-a → loop-b → loop-a", "router_settings.num_retries: must not be negative"),
+	},
+	"unset-env.yaml": {
+		plain: refused(ErrEnv, `model_list[0] "g": litellm_params.api_key`, "MODELROUTE_TEST_UNSET_KEY is not set", "general_settings.master_key", "MODELROUTE_TEST_UNSET_MASTER"),
+		skip:  refused(ErrEnv, "MODELROUTE_TEST_UNSET_KEY is not set", "MODELROUTE_TEST_UNSET_MASTER"),
+		env:   envOf(nil),
+	},
+}
+
 // literalSecrets are secrets written literally in corpus files; no error or
 // warning may repeat them.
-var literalSecrets = []string{"sk-uj6F", "sk-Imn", "sk-1234", "fake-key", "sk-hosted-litellm", "dbpassword9090", "eYVX71", fakeSecret}
+var literalSecrets = []string{"sk-literal-test-key", "sk-test-master", "sk-uj6F", "sk-Imn", "sk-1234", "fake-key", "sk-hosted-litellm", "dbpassword9090", "eYVX71", fakeSecret}
 
-// corpusFiles lists the config files of the corpus, failing clearly when
-// the directory is missing.
-func corpusFiles(t testing.TB) []string {
+// configFiles lists the config files (.yaml, .yml, .json) in dir, failing
+// clearly when there are none.
+func configFiles(t testing.TB, dir string) []string {
 	t.Helper()
-	entries, err := os.ReadDir(corpusDir)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		t.Fatalf("the LiteLLM config corpus must be at %s (shared/litellm-configs beside the repository): %v", corpusDir, err)
+		t.Fatalf("reading the config folder: %v", err)
 	}
 	var files []string
 	for _, e := range entries {
@@ -131,19 +198,78 @@ func corpusFiles(t testing.TB) []string {
 		}
 	}
 	if len(files) == 0 {
-		t.Fatalf("no config files in %s", corpusDir)
+		t.Fatalf("no config files in %s", dir)
 	}
 	return files
 }
 
-// TestCorpus loads every real LiteLLM config: each loads, or is refused with
-// errors naming the entry and the unsupported feature; none panics; and no
-// deployment goes missing without a warning.
+// corpusDir returns the folder of the external LiteLLM corpus named by
+// corpusEnv, or "" when the variable is unset.
+func corpusDir() string { return os.Getenv(corpusEnv) }
+
+// allConfigs lists every config the loader is tested on: the project's
+// testdata and, when corpusEnv names it, the external corpus.
+func allConfigs(t testing.TB) []string {
+	t.Helper()
+	var paths []string
+	for _, name := range configFiles(t, testdataDir) {
+		paths = append(paths, filepath.Join(testdataDir, name))
+	}
+	if dir := corpusDir(); dir != "" {
+		for _, name := range configFiles(t, dir) {
+			paths = append(paths, filepath.Join(dir, name))
+		}
+	}
+	return paths
+}
+
+// TestTestdata loads every config of the project's own testdata: each loads,
+// or is refused with errors naming the entry and the problem; none panics;
+// no deployment goes missing without a warning; no secret is repeated.
+func TestTestdata(t *testing.T) {
+	files := configFiles(t, testdataDir)
+	for name := range testdataConfigs {
+		if !slices.Contains(files, name) {
+			t.Errorf("expected outcome for %s, which is not in %s", name, testdataDir)
+		}
+	}
+	for _, name := range files {
+		want, ok := testdataConfigs[name]
+		if !ok {
+			t.Errorf("%s: no expected outcome in testdataConfigs; add one", name)
+			continue
+		}
+		env := want.env
+		if env == nil {
+			env = fakeEnv
+		}
+		for _, skip := range []bool{false, true} {
+			mode, w, opts := "plain", want.plain, []Option{WithEnv(env)}
+			if skip {
+				mode, w, opts = "skip", want.skip, append(opts, WithSkipUnsupported())
+			}
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				path := filepath.Join(testdataDir, name)
+				c, err := Load(path, opts...)
+				checkCorpusOutcome(t, path, c, err, w)
+			})
+		}
+	}
+}
+
+// TestCorpus loads every real LiteLLM config of the external corpus (see
+// corpusEnv): each loads, or is refused with errors naming the entry and
+// the unsupported feature; none panics; and no deployment goes missing
+// without a warning.
 func TestCorpus(t *testing.T) {
-	files := corpusFiles(t)
+	dir := corpusDir()
+	if dir == "" {
+		t.Skipf("the external LiteLLM corpus did not run: %s is not set (.ci/run sets it to the shared litellm-configs folder; the loader's own configs in %s run always, in TestTestdata)", corpusEnv, testdataDir)
+	}
+	files := configFiles(t, dir)
 	for name := range corpus {
 		if !slices.Contains(files, name) {
-			t.Errorf("expected outcome for %s, which is not in %s", name, corpusDir)
+			t.Errorf("expected outcome for %s, which is not in %s", name, dir)
 		}
 	}
 	for _, name := range files {
@@ -158,7 +284,7 @@ func TestCorpus(t *testing.T) {
 				mode, w, opts = "skip", want.skip, append(opts, WithSkipUnsupported())
 			}
 			t.Run(name+"/"+mode, func(t *testing.T) {
-				path := filepath.Join(corpusDir, name)
+				path := filepath.Join(dir, name)
 				c, err := Load(path, opts...)
 				checkCorpusOutcome(t, path, c, err, w)
 			})
@@ -259,16 +385,16 @@ func rawEntries(t *testing.T, path string) int {
 }
 
 // TestLoadConcurrent: Load shares no state between calls; loading every
-// corpus file from many goroutines at once (under -race) gives the results
+// config (testdata, and the corpus when set) from many goroutines at once (under -race) gives the results
 // of loading them one by one.
 func TestLoadConcurrent(t *testing.T) {
-	files := corpusFiles(t)
+	files := allConfigs(t)
 	type result struct {
 		cfg *Config
 		err string
 	}
 	load := func(name string) result {
-		c, err := Load(filepath.Join(corpusDir, name), WithEnv(fakeEnv), WithSkipUnsupported())
+		c, err := Load(name, WithEnv(fakeEnv), WithSkipUnsupported())
 		if err != nil {
 			return result{err: err.Error()}
 		}

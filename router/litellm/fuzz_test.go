@@ -3,7 +3,6 @@ package litellm
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -14,8 +13,8 @@ import (
 // errors, warnings nor display maps ever hold a value read from the
 // environment.
 func FuzzParse(f *testing.F) {
-	for _, name := range corpusFiles(f) {
-		data, err := os.ReadFile(filepath.Join(corpusDir, name))
+	for _, name := range allConfigs(f) {
+		data, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -750,7 +750,7 @@ func TestLocationString(t *testing.T) {
 }
 
 // TestWithTable: a prefix the default table lacks loads once the caller adds
-// it, as for the corpus file using siliconflow/ and zhipu/.
+// it, as for testdata's siliconflow/ and zhipu/ deployments.
 func TestWithTable(t *testing.T) {
 	table := provider.DefaultTable()
 	for _, s := range []provider.Spec{
@@ -761,14 +761,14 @@ func TestWithTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c, err := Load(filepath.Join(corpusDir, "example_config_yaml__china_domestic_free_sources.yaml"), WithEnv(fakeEnv), WithTable(table))
+	c, err := Load(filepath.Join(testdataDir, "table-extra.yaml"), WithEnv(fakeEnv), WithTable(table))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Deployments) != 4 || len(c.Router.Fallbacks) != 4 || c.Router.Strategy != StrategyUsageBased {
+	if len(c.Deployments) != 2 || len(c.Router.Fallbacks) != 2 || c.Router.Strategy != StrategyUsageBased {
 		t.Errorf("deployments %d, fallbacks %v, strategy %v", len(c.Deployments), c.Router.Fallbacks, c.Router.Strategy)
 	}
-	if d := c.Deployments[0]; d.Provider != "siliconflow" || d.UpstreamModel != "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" {
+	if d := c.Deployments[0]; d.Provider != "siliconflow" || d.UpstreamModel != "deepseek-ai/DeepSeek-V3" {
 		t.Errorf("deployment 0 = %s %s", d.Provider, d.UpstreamModel)
 	}
 
