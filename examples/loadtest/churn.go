@@ -163,6 +163,7 @@ func runChurn(ctx context.Context, cfg churnConfig) (*churnReport, error) {
 				group          string
 			}
 			states := make([]state, cfg.Names)
+			done := map[string]int{} // writes of each kind acknowledged by this writer
 			for n := 0; !stop.Load() && ctx.Err() == nil && n < 1_000_000; n++ {
 				i := rng.IntN(cfg.Names)
 				name := fmt.Sprintf("churn-%d-%d", w, i)
@@ -179,7 +180,18 @@ func runChurn(ctx context.Context, cfg churnConfig) (*churnReport, error) {
 						*s = state{exists: true, active: true, group: t.group}
 					}
 				default:
-					switch rng.IntN(4) {
+					// Random, except that each kind of write comes early
+					// once, so that a slow machine still runs them all.
+					k := rng.IntN(4)
+					switch {
+					case done["re-point"] == 0:
+						k = 0
+					case done["disable"] == 0:
+						k = 2
+					case done["delete"] == 0:
+						k = 3
+					}
+					switch k {
 					case 0, 1:
 						op = "re-point"
 						t := churnTargets[rng.IntN(len(churnTargets))]
@@ -210,6 +222,7 @@ func runChurn(ctx context.Context, cfg churnConfig) (*churnReport, error) {
 					list(&rep.opFail, &mu, "%s %s: status %d, %v", op, name, st, err)
 					return // its state is unknown from here
 				}
+				done[op]++
 				// The next request sees the write.
 				a := chat(ctx, client, g.URL(), key, name)
 				switch {
