@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelroute/modelroute/examples/internal/gatewire"
+	"github.com/modelroute/modelroute/router/gateway"
 	"github.com/modelroute/modelroute/router/litellm"
 )
 
@@ -28,12 +28,12 @@ func fuzzGateway(f *testing.F) (http.Handler, string) {
 		f.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	g, err := gatewire.Build(context.Background(), cfg, f.TempDir(), gatewire.Options{Logger: log})
+	g, err := gateway.New(context.Background(), cfg, gateway.WithStateDir(f.TempDir()), gateway.WithLogger(log))
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(g.Close)
-	h := g.Handler(cfg.General.MasterKey)
+	h := g.Handler()
 
 	req := httptest.NewRequest("POST", "/key/generate", strings.NewReader(`{"models":["alias-1"]}`))
 	req.Header.Set("Authorization", "Bearer "+testMasterKey)

@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/modelroute/modelroute/examples/internal/gatewire"
+	"github.com/modelroute/modelroute/router/gateway"
 	"github.com/modelroute/modelroute/router/litellm"
 )
 
@@ -79,10 +79,6 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if o.state == "" {
 		o.state = defaultStateDir()
 	}
-	if err := os.MkdirAll(o.state, 0o700); err != nil {
-		return fmt.Errorf("state directory: %w", err)
-	}
-
 	var (
 		cfg    *litellm.Config
 		demo   *demoUpstream
@@ -117,7 +113,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return errors.New("no master key: set general_settings.master_key in the config or MODELROUTE_MASTER_KEY")
 	}
 
-	g, err := gatewire.Build(ctx, cfg, o.state, gatewire.Options{Logger: log})
+	g, err := gateway.New(ctx, cfg, gateway.WithStateDir(o.state), gateway.WithMasterKey(master), gateway.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -127,7 +123,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if err != nil {
 		return err
 	}
-	srv := gatewire.NewServer(g.Handler(master), log)
+	srv := gateway.NewServer(g.Handler(), log)
 	addr := ln.Addr().String()
 	log.Info("modelroute gateway ready", "addr", addr, "state", o.state, "config", o.config, "deployments", len(cfg.Deployments))
 	if demo != nil {

@@ -152,7 +152,7 @@ func startBench(ctx context.Context, cfg benchConfig) (_ *benchEnv, err error) {
 			return nil, err
 		}
 		e.closers = append(e.closers, g.Close)
-		e.idle = append(e.idle, g.UpstreamClient.CloseIdleConnections)
+		e.idle = append(e.idle, g.upstream.CloseIdleConnections)
 		base = g.URL()
 		e.gateway = "examples/gateway wiring, in the tool's process"
 	}

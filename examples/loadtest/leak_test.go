@@ -193,7 +193,7 @@ general_settings:
 					c.Close()
 				}
 			}
-			g.UpstreamClient.CloseIdleConnections()
+			g.upstream.CloseIdleConnections()
 			if n := settle(t, base, 5*time.Second); n > base {
 				dumpGoroutines(t)
 				t.Fatalf("after closing the providers too: %d goroutines, want %d", n, base)

@@ -1,0 +1,62 @@
+// Package gateway is modelroute's whole HTTP gateway as a library: a Go
+// service gets the OpenAI API for its clients, LiteLLM's operator and admin
+// API, keys and access groups, usage accounting and an orderly shutdown from
+// one LiteLLM config in a few lines:
+//
+//	cfg, err := litellm.Load("config.yaml")
+//	…
+//	g, err := gateway.New(ctx, cfg, gateway.WithStateDir("./state"))
+//	…
+//	defer g.Close()
+//	srv := gateway.NewServer(g.Handler(), logger)
+//	… srv.Serve(listener) …
+//
+// examples/gateway is exactly that, plus flags and a demo upstream.
+//
+// # Model
+//
+// New composes the packages a real service needs and keeps them consistent
+// with each other:
+//
+//   - an alias.Registry for the friendly names, holding the config's
+//     model_group_alias entries (SyncAliases: created or updated at start,
+//     aliases made through the admin API left alone);
+//   - an access.Checker for keys, teams, organizations and access groups,
+//     and an access.Usage counting every request;
+//   - a router.Router over the config's deployments and its
+//     router.HealthChecker (started when the config asks for background
+//     health checks);
+//   - the router/httpapi handler over all of them, with the config's master
+//     key (or WithMasterKey) in front of the admin API.
+//
+// Deleting an alias removes it from every access group that lists it, so a
+// later alias of the same name is not granted by accident. Usage counters
+// are saved every WithUsageSaveInterval and once more on Close.
+//
+// # State
+//
+// By default everything lives in memory and is gone when the process ends.
+// WithStateDir keeps aliases, principals and usage in crash-safe JSON files
+// under a directory (aliases.json, access.json, usage.json);
+// WithAliasStore, WithAccessStore and WithUsageStore plug in any other
+// store, one part at a time.
+//
+// # Lifecycle and concurrency
+//
+// New → Handler (mount or serve it) → Close. Close stops the parts in the
+// reverse order of their construction: the usage saver (saving once more),
+// the health checker, the alias subscription, the Router, the deployments'
+// providers and their idle upstream connections, the Checker and the
+// Registry. It is idempotent and safe to call concurrently; stop serving
+// first (http.Server.Shutdown), so that no request meets a closed Router.
+// When New fails, whatever it had built is closed again.
+//
+// All methods are safe for concurrent use. The accessors (Router, Registry,
+// Access, Usage, Health) return the live parts, for a service that mounts
+// its own endpoints or changes aliases and keys in Go rather than through
+// the admin API; they belong to the Gateway, which closes them.
+//
+// # Zero value
+//
+// The zero Gateway is not usable; build one with New.
+package gateway

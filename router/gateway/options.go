@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/modelroute/modelroute/access"
+	"github.com/modelroute/modelroute/alias"
+	"github.com/modelroute/modelroute/router"
+	"github.com/modelroute/modelroute/router/litellm"
+)
+
+// DefaultUsageSaveInterval is how often usage counters are saved unless
+// WithUsageSaveInterval says otherwise. The counters themselves are live:
+// the admin API shows them at once.
+const DefaultUsageSaveInterval = 2 * time.Second
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	log          *slog.Logger
+	stateDir     string
+	aliasStore   alias.Store
+	accessStore  access.Store
+	usageStore   access.UsageStore
+	routerOpts   []router.Option
+	adjust       func(*router.Config)
+	providers    litellm.ProviderFunc
+	client       *http.Client
+	master       string
+	hasMaster    bool
+	saveInterval time.Duration
+}
+
+// WithLogger logs through l: the Router's events, failed usage saves,
+// failed access-group pruning and the http.Server's own errors. The
+// default discards.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithStateDir keeps the gateway's state in crash-safe JSON files under dir:
+// aliases.json (alias.FileStore), access.json (access.FileStore) and
+// usage.json (access.UsageFileStore). New creates dir (mode 0700) when it is
+// missing. A store given with WithAliasStore, WithAccessStore or
+// WithUsageStore takes precedence over its file. Without any of these,
+// state is kept in memory only.
+func WithStateDir(dir string) Option { return func(o *options) { o.stateDir = dir } }
+
+// WithAliasStore persists the alias Registry through s.
+func WithAliasStore(s alias.Store) Option { return func(o *options) { o.aliasStore = s } }
+
+// WithAccessStore persists keys, teams, organizations, access groups and
+// spend through s.
+func WithAccessStore(s access.Store) Option { return func(o *options) { o.accessStore = s } }
+
+// WithUsageStore persists the usage counters through s.
+func WithUsageStore(s access.UsageStore) Option { return func(o *options) { o.usageStore = s } }
+
+// WithRouterOptions passes opts to router.New, after the gateway's own
+// (the logger), so they may override it.
+func WithRouterOptions(opts ...router.Option) Option {
+	return func(o *options) { o.routerOpts = append(o.routerOpts, opts...) }
+}
+
+// WithAdjustConfig calls fn on the router.Config converted from the LiteLLM
+// config, before router.New: to change what the LiteLLM format cannot
+// express, or to wrap the deployments' providers.
+func WithAdjustConfig(fn func(*router.Config)) Option { return func(o *options) { o.adjust = fn } }
+
+// WithProviders makes the deployments' providers with fn instead of
+// litellm.OpenAIProviders over the shared upstream client. A provider that
+// implements io.Closer is closed by Close.
+func WithProviders(fn litellm.ProviderFunc) Option { return func(o *options) { o.providers = fn } }
+
+// WithUpstreamClient sets the HTTP client every deployment's provider
+// shares, so that there is one connection pool per upstream host. The
+// default is provider.NewHTTPClient(). Close closes its idle connections.
+func WithUpstreamClient(c *http.Client) Option { return func(o *options) { o.client = c } }
+
+// WithMasterKey sets the key that may do everything, the admin API
+// included, in place of the config's general_settings.master_key. An empty
+// key means none: the admin API then refuses everyone.
+func WithMasterKey(key string) Option {
+	return func(o *options) { o.master, o.hasMaster = key, true }
+}
+
+// WithUsageSaveInterval saves the usage counters every d (default
+// DefaultUsageSaveInterval) and once more on Close.
+func WithUsageSaveInterval(d time.Duration) Option { return func(o *options) { o.saveInterval = d } }
