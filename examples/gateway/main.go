@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ type options struct {
 	addr            string
 	state           string
 	skipUnsupported bool
+	cpuprofile      string
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -52,6 +54,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:4000", "listen address, host:port")
 	fs.StringVar(&o.state, "state", "", "directory for aliases, keys, teams, access groups and usage (default: under the user config dir)")
 	fs.BoolVar(&o.skipUnsupported, "skip-unsupported", false, "skip deployments of providers without an OpenAI-compatible API, with a warning each, instead of refusing the config")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (written at shutdown)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -59,6 +62,23 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return o, nil
+}
+
+// startCPUProfile profiles the process into file until the returned
+// function is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func defaultStateDir() string {
@@ -76,6 +96,13 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(out, nil))
+	if o.cpuprofile != "" {
+		stop, err := startCPUProfile(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if o.state == "" {
 		o.state = defaultStateDir()
 	}

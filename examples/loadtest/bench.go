@@ -39,6 +39,12 @@ general_settings:
 // loadAlias is the name every load request asks for.
 const loadAlias = "smart"
 
+// streamChunks are the content chunks of the fake upstream's streamed
+// answers in the load runs.
+func streamChunks() []string {
+	return []string{"Hello", "!", " How", " can", " I", " help", "?"}
+}
+
 // benchConfig is what a load measurement runs.
 type benchConfig struct {
 	Duration    time.Duration // of each fixed-rate run
@@ -104,7 +110,7 @@ func startBench(ctx context.Context, cfg benchConfig) (_ *benchEnv, err error) {
 			e.Close()
 		}
 	}()
-	up, err := startUpstream(false, providertest.WithChunks("Hello", "!", " How", " can", " I", " help", "?"))
+	up, err := startUpstream(false, providertest.WithChunks(streamChunks()...))
 	if err != nil {
 		return nil, err
 	}

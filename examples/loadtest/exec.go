@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,8 +30,10 @@ func buildGatewayBinary(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// proc is a running gateway binary.
+// proc is a running process serving HTTP on loopback: the gateway binary,
+// or a part of the load tool run as a process of its own.
 type proc struct {
+	name string // in errors
 	cmd  *exec.Cmd
 	addr string
 	out  *syncBuffer
@@ -62,8 +63,17 @@ var readyAddr = regexp.MustCompile(`gateway ready.* addr=(127\.0\.0\.1:[0-9]+)`)
 // startProc starts the gateway binary with args (which should include
 // "-addr 127.0.0.1:0") and waits, at most 30 s, for its ready line.
 func startProc(bin string, args ...string) (*proc, error) {
-	p := &proc{cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "MODELROUTE_MASTER_KEY="+masterKey)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "MODELROUTE_MASTER_KEY="+masterKey)
+	return startCmd("gateway", cmd, readyAddr)
+}
+
+// startCmd starts cmd, the process called name in errors, and waits, at
+// most 30 s, for a line of its standard output that ready matches; the
+// match's first group is the address it serves. Its output is kept for the
+// error messages.
+func startCmd(name string, cmd *exec.Cmd, ready *regexp.Regexp) (*proc, error) {
+	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	pr, pw := io.Pipe()
 	p.cmd.Stdout = pw
 	p.cmd.Stderr = p.out
@@ -82,7 +92,7 @@ func startProc(bin string, args ...string) (*proc, error) {
 		for sc.Scan() {
 			line := sc.Text()
 			p.out.Write([]byte(line + "\n"))
-			if m := readyAddr.FindStringSubmatch(line); m != nil && !found {
+			if m := ready.FindStringSubmatch(line); m != nil && !found {
 				found = true
 				addrc <- m[1]
 			}
@@ -95,14 +105,14 @@ func startProc(bin string, args ...string) (*proc, error) {
 	case p.addr = <-addrc:
 		return p, nil
 	case <-p.done:
-		return nil, fmt.Errorf("gateway exited before it was ready (%v):\n%s", p.err, p.out)
+		return nil, fmt.Errorf("%s exited before it was ready (%v):\n%s", name, p.err, p.out)
 	case <-t.C:
 		p.kill()
-		return nil, fmt.Errorf("gateway not ready after 30s:\n%s", p.out)
+		return nil, fmt.Errorf("%s not ready after 30s:\n%s", name, p.out)
 	}
 }
 
-// URL is the gateway's base URL.
+// URL is the process's base URL.
 func (p *proc) URL() string { return "http://" + p.addr }
 
 // kill sends SIGKILL and waits for the process to be gone.
@@ -111,7 +121,7 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// stop asks the gateway to shut down (SIGTERM) and waits at most 30 s, then
+// stop asks the process to shut down (SIGTERM) and waits at most 30 s, then
 // kills it.
 func (p *proc) stop() error {
 	p.cmd.Process.Signal(syscall.SIGTERM)
@@ -122,6 +132,6 @@ func (p *proc) stop() error {
 		return p.err
 	case <-t.C:
 		p.kill()
-		return errors.New("gateway did not stop within 30s of SIGTERM")
+		return fmt.Errorf("%s did not stop within 30s of SIGTERM", p.name)
 	}
 }

@@ -7,6 +7,24 @@
 //	go run ./examples/loadtest -chaos 1m       # faults upstream under steady load
 //	go run ./examples/loadtest -churn 1m       # aliases created, re-pointed, disabled, deleted under load
 //	go run ./examples/loadtest -crash 20       # SIGKILL the gateway binary during admin writes, 20 times
+//	go run ./examples/loadtest -external       # every part its own process, driven by wrk (about 1.5 minutes)
+//
+// # External
+//
+// With -external the gateway is measured as users run it: the
+// examples/gateway binary (go build), the providertest fake upstream and a
+// bare httputil.ReverseProxy each run as a process of their own (the tool
+// starts its own executable again for the upstream and the proxy), and wrk
+// (Debian: apt-get install -y wrk) drives the proxy and the gateway in
+// turn: plain and streamed chat completions through the alias, with -conns
+// connections (8 and 32) on -threads threads, -duration each (10 s). The
+// table gives each target's req/s, p50, p90 and p99, and on the gateway's
+// rows its req/s over the proxy's and the p50 it adds; the bars: at least
+// 0.9× the proxy's req/s everywhere, at most 0.2 ms added p50 at 8
+// connections. -cpuprofile then profiles the gateway process:
+//
+//	go run ./examples/loadtest -external -cpuprofile gw.out
+//	go tool pprof -top -cum gw.out
 //
 // # Load
 //
@@ -73,6 +91,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if part := os.Getenv(partEnv); part != "" {
+		// A part of -external, started by the tool itself.
+		if err := servePart(ctx, part, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, errBarsFailed) {
 			os.Exit(2)
@@ -107,6 +133,9 @@ type options struct {
 	churnRate float64
 
 	crash int
+
+	external bool
+	ext      externalConfig
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -152,18 +181,40 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 
 	fs.IntVar(&o.crash, "crash", 0, "SIGKILL the gateway binary during admin writes this many times (0: not)")
 
+	fs.BoolVar(&o.external, "external", false, "measure the gateway binary, the bare proxy and the fake upstream each as a process of its own, driven by wrk: -conns, -threads, -duration (default 10s here), -warmup, -repeat (default 1 here), -targets (default proxy,gateway here), -plain, -stream; -cpuprofile profiles the gateway process")
+	conns := fs.String("conns", "8,32", "-external: wrk connection counts, comma-separated")
+	fs.IntVar(&o.ext.Threads, "threads", 2, "-external: wrk threads (-t)")
+	fs.StringVar(&o.ext.Wrk, "wrk", "", "-external: the wrk executable (default: wrk on PATH)")
+
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.external {
+		if !set["duration"] {
+			b.Duration = 10 * time.Second
+		}
+		if !set["repeat"] {
+			b.Repeat = 1
+		}
+		if !set["targets"] {
+			o.targets = "proxy,gateway"
+		}
+		if !set["load"] {
+			o.load = false
+		}
+		if err := o.ext.parse(*conns); err != nil {
+			return o, err
+		}
+	}
 	b.NoPlain = !*plain
 	if b.NoPlain && !b.Stream {
 		return o, errors.New("-plain=false and -stream=false: nothing to measure")
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["load"] && (o.scale || o.chaos > 0 || o.churn > 0 || o.crash > 0) {
 		o.load = false
 	}
@@ -206,6 +257,14 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	if len(b.Targets) == 0 {
 		return o, errors.New("-targets: none")
 	}
+	if o.external {
+		e := &o.ext
+		e.Duration, e.Warmup, e.Repeat, e.Targets, e.Modes, e.CPUProfile = b.Duration, b.Warmup, b.Repeat, b.Targets, b.modes(), o.cpuprofile
+		if e.Duration < time.Second {
+			return o, errors.New("-duration: wrk runs whole seconds, at least 1s")
+		}
+		o.cpuprofile = "" // the gateway process's, not the tool's
+	}
 	if b.MaxInFlight < 1 || b.Workers < 1 || b.Duration <= 0 || b.Step <= 0 || b.StartRate <= 0 {
 		return o, errors.New("-max-inflight, -duration, -step and -start-rate must be positive")
 	}
@@ -241,6 +300,26 @@ func run(ctx context.Context, args []string, out, progress io.Writer) error {
 		fmt.Fprintf(out, "gateway: %s\nfixed-rate runs %v each, %d rounds (each cell: the round with the median p99); search steps %v (a failed step tried %d more time(s)), p99 bar %v; at most %d requests in flight\n\n",
 			rep.gateway, o.bench.Duration, max(o.bench.Repeat, 1), o.bench.Step, o.bench.Retries, o.bench.MaxP99, o.bench.MaxInFlight)
 		rep.writeTable(out)
+		fmt.Fprintln(out)
+		bars := rep.bars()
+		writeBars(out, bars)
+		for _, b := range bars {
+			failed = failed || b.Known && !b.Pass
+		}
+		fmt.Fprintln(out)
+	}
+	if o.external {
+		o.ext.Progress = progress
+		if o.ext.Wrk, err = findWrk(o.ext.Wrk); err != nil {
+			return err
+		}
+		rep, err := runExternal(ctx, o.ext)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "every part its own process, driven by wrk -t%d, %v per run, %d round(s) (each cell: the median round by req/s)\n\n",
+			o.ext.Threads, o.ext.Duration, max(o.ext.Repeat, 1))
+		rep.write(out)
 		fmt.Fprintln(out)
 		bars := rep.bars()
 		writeBars(out, bars)
