@@ -85,3 +85,29 @@ func (o ObserverFuncs) ObserveRequest(e RequestEvent) {
 func (d *dep) cost(u openai.Usage) float64 {
 	return float64(u.PromptTokens)*d.InputCostPerToken + float64(u.CompletionTokens)*d.OutputCostPerToken
 }
+
+// Observers returns an Observer that passes every event to each of obs, in
+// order; nil entries are skipped.
+func Observers(obs ...Observer) Observer {
+	list := make(multiObserver, 0, len(obs))
+	for _, o := range obs {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	return list
+}
+
+type multiObserver []Observer
+
+func (m multiObserver) ObserveAttempt(e AttemptEvent) {
+	for _, o := range m {
+		o.ObserveAttempt(e)
+	}
+}
+
+func (m multiObserver) ObserveRequest(e RequestEvent) {
+	for _, o := range m {
+		o.ObserveRequest(e)
+	}
+}

@@ -126,3 +126,21 @@ func TestExplain(t *testing.T) {
 		t.Error("String methods")
 	}
 }
+
+// Observers passes every event to each observer in order, skipping nils.
+func TestObservers(t *testing.T) {
+	var order []string
+	mk := func(name string) Observer {
+		return ObserverFuncs{
+			Attempt: func(AttemptEvent) { order = append(order, name+":attempt") },
+			Request: func(RequestEvent) { order = append(order, name+":request") },
+		}
+	}
+	obs := Observers(mk("a"), nil, mk("b"))
+	obs.ObserveAttempt(AttemptEvent{})
+	obs.ObserveRequest(RequestEvent{})
+	want := []string{"a:attempt", "b:attempt", "a:request", "b:request"}
+	if diff := cmp.Diff(want, order); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}

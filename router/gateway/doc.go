@@ -27,7 +27,10 @@
 //     router.HealthChecker (started when the config asks for background
 //     health checks);
 //   - the router/httpapi handler over all of them, with the config's master
-//     key (or WithMasterKey) in front of the admin API.
+//     key (or WithMasterKey) in front of the admin API, and GET /metrics in
+//     Prometheus' text format (router/metrics; open, as LiteLLM's is,
+//     unless litellm_settings.require_auth_for_metrics_endpoint asks for a
+//     valid key).
 //
 // Deleting an alias removes it from every access group that lists it, so a
 // later alias of the same name is not granted by accident. Usage counters

@@ -12,12 +12,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/provider"
 	"github.com/modelroute/modelroute/router"
 	"github.com/modelroute/modelroute/router/httpapi"
 	"github.com/modelroute/modelroute/router/litellm"
+	"github.com/modelroute/modelroute/router/metrics"
 )
 
 // Gateway is modelroute's parts wired into one service over a LiteLLM
@@ -29,6 +34,7 @@ type Gateway struct {
 	rt      *router.Router
 	health  *router.HealthChecker
 	cfg     router.Config
+	metrics *prometheus.Registry
 	handler http.Handler
 	log     *slog.Logger
 
@@ -115,10 +121,17 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	if o.adjust != nil {
 		o.adjust(&g.cfg)
 	}
-	if g.rt, err = router.New(g.reg, g.cfg, append([]router.Option{router.WithLogger(g.log)}, o.routerOpts...)...); err != nil {
+	// Requested names are metric labels only when they are groups or
+	// aliases (at most metrics.DefaultMaxNames of them).
+	col := metrics.New(metrics.WithKnownNames(g.knownName))
+	ropts := append([]router.Option{router.WithLogger(g.log), router.WithObserver(col)}, o.routerOpts...)
+	if g.rt, err = router.New(g.reg, g.cfg, ropts...); err != nil {
 		return nil, fmt.Errorf("gateway: %s: %w", cfg.File, err)
 	}
 	g.onClose(func() { g.rt.Close() })
+	g.metrics = prometheus.NewRegistry()
+	g.metrics.MustRegister(col, metrics.NewStateCollector(g.rt),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	if err := SyncAliases(ctx, g.reg, cfg.Aliases); err != nil {
 		return nil, fmt.Errorf("gateway: %s: model_group_alias: %w", cfg.File, err)
@@ -141,10 +154,30 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	if o.hasMaster {
 		master = o.master
 	}
-	g.handler = httpapi.New(g.rt, g.reg,
+	h := httpapi.New(g.rt, g.reg,
 		httpapi.WithAccess(g.ac), httpapi.WithUsage(g.usage), httpapi.WithHealthChecker(g.health),
-		httpapi.WithMasterKey(master), httpapi.WithLogger(g.log)).Mux()
+		httpapi.WithMasterKey(master), httpapi.WithLogger(g.log))
+	mux := h.Mux()
+	// Like LiteLLM's, /metrics is open unless the config sets
+	// litellm_settings.require_auth_for_metrics_endpoint; then any valid
+	// key (virtual or master) may read it.
+	var mh http.Handler = promhttp.HandlerFor(g.metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)})
+	if cfg.LiteLLM.RequireAuthForMetrics {
+		mh = h.Authenticate(mh)
+	}
+	mux.Handle("GET /metrics", mh)
+	g.handler = mux
 	return g, nil
+}
+
+// knownName reports whether name is a group the Router serves or an alias
+// in the Registry: the requested names metrics label by.
+func (g *Gateway) knownName(name string) bool {
+	if g.rt.Known(name) {
+		return true
+	}
+	_, err := g.reg.Get(name)
+	return err == nil
 }
 
 // fileStores fills the stores not given with files under the state
@@ -214,6 +247,11 @@ func (g *Gateway) saveUsage(interval time.Duration) {
 // master key, and the open liveness and readiness probes (see
 // router/httpapi). Every call returns the same handler.
 func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Metrics returns the Prometheus registry GET /metrics serves: the
+// Router's traffic (router/metrics.Collector), its live deployment state,
+// and the Go runtime and process collectors. Register more with it.
+func (g *Gateway) Metrics() *prometheus.Registry { return g.metrics }
 
 // Router returns the Router serving the requests.
 func (g *Gateway) Router() *router.Router { return g.rt }

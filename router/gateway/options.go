@@ -58,7 +58,9 @@ func WithAccessStore(s access.Store) Option { return func(o *options) { o.access
 func WithUsageStore(s access.UsageStore) Option { return func(o *options) { o.usageStore = s } }
 
 // WithRouterOptions passes opts to router.New, after the gateway's own
-// (the logger), so they may override it.
+// (the logger and the metrics observer), so they may override it: a
+// router.WithObserver among them replaces the metrics observer (combine
+// them with router.Observers and Metrics to keep both).
 func WithRouterOptions(opts ...router.Option) Option {
 	return func(o *options) { o.routerOpts = append(o.routerOpts, opts...) }
 }

@@ -21,6 +21,9 @@ type Config struct {
 	Router RouterSettings
 	// General holds the general_settings modelroute uses.
 	General GeneralSettings
+	// LiteLLM holds the litellm_settings modelroute uses beyond routing
+	// (the routing ones complete Router).
+	LiteLLM LiteLLMSettings
 	// Warnings name every key the loader ignored and every deployment it
 	// skipped, in file order.
 	Warnings []Warning
@@ -117,9 +120,34 @@ type RouterSettings struct {
 	ContextWindowFallbacks map[string][]string
 	ContentPolicyFallbacks map[string][]string
 
+	// Redis is redis_host, redis_port, redis_password and redis_url.
+	Redis Redis
+
 	EnableTagFiltering  bool // enable_tag_filtering
 	EnablePreCallChecks bool // enable_pre_call_checks: skip deployments whose context window is too small
 }
+
+// GeneralSettings are the general_settings modelroute uses.
+// LiteLLMSettings are the litellm_settings modelroute uses beyond routing.
+type LiteLLMSettings struct {
+	// RequireAuthForMetrics is require_auth_for_metrics_endpoint: /metrics
+	// asks for a valid key. false: /metrics is open, as LiteLLM's is by
+	// default.
+	RequireAuthForMetrics bool
+}
+
+// Redis is where several replicas share state: LiteLLM's
+// router_settings.redis_host, redis_port and redis_password, or redis_url
+// (which wins when both are set). The zero value means no Redis.
+type Redis struct {
+	Host     string // redis_host, resolved
+	Port     int    // redis_port; 0: 6379 when Host is set
+	Password string // redis_password, resolved; a secret
+	URL      string // redis_url, resolved ("redis://user:pass@host:6379/0"); may hold a secret
+}
+
+// IsZero reports whether no Redis is configured.
+func (r Redis) IsZero() bool { return r.Host == "" && r.URL == "" }
 
 // GeneralSettings are the general_settings modelroute uses.
 type GeneralSettings struct {

@@ -38,7 +38,7 @@ router_settings:
   routing_strategy: usage-based-routing-v2
   num_retries: 2
   fallbacks: [{smart: [cheap]}]
-  redis_host: localhost
+  cache_responses: true
 `
 
 func ExampleParse() {
@@ -67,7 +67,7 @@ func ExampleParse() {
 	// alias gpt-4 -> smart (hidden false)
 	// alias internal -> cheap (hidden true)
 	// strategy: usage-based-routing retries: 2 fallbacks: map[smart:[cheap]]
-	// warning: config.yaml:26: router_settings.redis_host: not used by modelroute; ignored
+	// warning: config.yaml:26: router_settings.cache_responses: not used by modelroute; ignored
 }
 
 func ExampleParse_errors() {

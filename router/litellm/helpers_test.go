@@ -16,6 +16,9 @@ func fakeEnv(name string) (string, bool) {
 	if strings.HasSuffix(name, "_BASE") || strings.HasSuffix(name, "_URL") {
 		return "https://fake.example/" + fakeSecret + name, true
 	}
+	if strings.HasSuffix(name, "_PORT") {
+		return "6379", true
+	}
 	return fakeSecret + name, true
 }
 

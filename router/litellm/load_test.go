@@ -345,7 +345,7 @@ func TestWarnings(t *testing.T) {
     litellm_params: {model: dall-e-3}
     model_info: {mode: image_generation}
 router_settings:
-  redis_host: os.environ/REDIS_HOST
+  client_ttl: os.environ/REDIS_HOST
   num_retries: 3
   model_group_alias:
     a: {model: g, hidden: false, note: x}
@@ -368,7 +368,7 @@ guardrails: []
 		`c.yaml:5: model_list[0] "g": extra: not read at this level; ignored`,
 		`c.yaml:7: model_list[1] "img": litellm_params.api_key: not given and OPENAI_API_KEY is not set; requests go without a key`,
 		`c.yaml:8: model_list[1] "img": model_info.mode: mode "image_generation": modelroute routes chat and embedding requests only; loaded, but it serves neither`,
-		`c.yaml:10: router_settings.redis_host: not used by modelroute; ignored`,
+		`c.yaml:10: router_settings.client_ttl: not used by modelroute; ignored`,
 		`c.yaml:13: router_settings.model_group_alias.a.note: not used by modelroute; ignored`,
 		`c.yaml:15: litellm_settings.drop_params: not used by modelroute; ignored`,
 		`c.yaml:16: litellm_settings.num_retries: also set as router_settings.num_retries, which wins; ignored`,
@@ -844,5 +844,54 @@ func TestHostileInputs(t *testing.T) {
 				t.Errorf("%s, deep nesting: err = %.200v", name, err)
 			}
 		}
+	}
+}
+
+// router_settings.redis_* and redis_url name the Redis replicas share;
+// litellm_settings.require_auth_for_metrics_endpoint guards /metrics.
+func TestRedisAndMetricsSettings(t *testing.T) {
+	const models = "model_list:\n  - model_name: g\n    litellm_params: {model: openai/x, api_key: k}\n"
+	tests := []struct {
+		name    string
+		config  string
+		want    Redis
+		auth    bool
+		wantErr string
+	}{
+		{name: "none", config: models},
+		{name: "host port password", config: models + "router_settings:\n  redis_host: os.environ/REDIS_HOST\n  redis_port: 6380\n  redis_password: os.environ/REDIS_PASSWORD\n",
+			want: Redis{Host: "10.0.0.5", Port: 6380, Password: "sk-redis"}},
+		{name: "url", config: models + "router_settings:\n  redis_url: redis://:pw@127.0.0.1:6379/2\nlitellm_settings:\n  require_auth_for_metrics_endpoint: true\n",
+			want: Redis{URL: "redis://:pw@127.0.0.1:6379/2"}, auth: true},
+		{name: "port out of range", config: models + "router_settings:\n  redis_host: h\n  redis_port: 70000\n", wantErr: "router_settings.redis_port"},
+		{name: "port not a number", config: models + "router_settings:\n  redis_host: h\n  redis_port: high\n", wantErr: "router_settings.redis_port"},
+		{name: "unset variable", config: models + "router_settings:\n  redis_password: os.environ/NOPE\n", wantErr: "NOPE is not set"},
+	}
+	env := envOf(map[string]string{"REDIS_HOST": "10.0.0.5", "REDIS_PASSWORD": "sk-redis"})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.config), "c.yaml", WithEnv(env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, c.Router.Redis); diff != "" {
+				t.Errorf("Redis (-want +got):\n%s", diff)
+			}
+			if c.Router.Redis.IsZero() != (tt.want == Redis{}) {
+				t.Errorf("IsZero = %v", c.Router.Redis.IsZero())
+			}
+			if c.LiteLLM.RequireAuthForMetrics != tt.auth {
+				t.Errorf("RequireAuthForMetrics = %v, want %v", c.LiteLLM.RequireAuthForMetrics, tt.auth)
+			}
+			if len(c.Warnings) != 0 {
+				t.Errorf("warnings: %v", c.Warnings)
+			}
+		})
 	}
 }

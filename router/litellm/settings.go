@@ -157,6 +157,19 @@ func (l *loader) routerSettings(s scope, p pair, sh *shared) {
 		case "timeout":
 			sh.set(q.key, loc)
 			sh.timeout, _ = l.seconds(s, key, q.v)
+		case "redis_host":
+			rt.Redis.Host, _ = l.str(s, key, q.v, true)
+		case "redis_port":
+			v, ok := l.integer(s, key, q.v)
+			if ok && v > 65535 {
+				l.fail(loc, ErrInvalid, "must be a port number from 1 to 65535 (got %d)", v)
+				continue
+			}
+			rt.Redis.Port = int(v)
+		case "redis_password":
+			rt.Redis.Password, _ = l.str(s, key, q.v, true)
+		case "redis_url":
+			rt.Redis.URL, _ = l.str(s, key, q.v, true)
 		default:
 			if !l.sharedSetting(s, q, sh) {
 				l.warn(loc, "not used by modelroute; ignored")
@@ -178,6 +191,8 @@ func (l *loader) litellmSettings(s scope, p pair, sh *shared) {
 		case "request_timeout":
 			sh.set(q.key, loc)
 			sh.timeout, _ = l.seconds(s, key, q.v)
+		case "require_auth_for_metrics_endpoint":
+			l.cfg.LiteLLM.RequireAuthForMetrics, _ = l.boolean(s, key, q.v)
 		default:
 			if !l.sharedSetting(s, q, sh) {
 				l.warn(loc, "not used by modelroute; ignored")
