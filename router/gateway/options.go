@@ -59,8 +59,8 @@ func WithUsageStore(s access.UsageStore) Option { return func(o *options) { o.us
 
 // WithRouterOptions passes opts to router.New, after the gateway's own
 // (the logger and the metrics observer), so they may override it: a
-// router.WithObserver among them replaces the metrics observer (combine
-// them with router.Observers and Metrics to keep both).
+// router.WithObserver among them replaces the metrics observer, and
+// /metrics then counts no requests.
 func WithRouterOptions(opts ...router.Option) Option {
 	return func(o *options) { o.routerOpts = append(o.routerOpts, opts...) }
 }
