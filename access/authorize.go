@@ -33,10 +33,20 @@ func (c *Checker) decide(s *snapshot, k *keyEntry, name string, byName bool) ver
 	if byName && !s.granted(k, name) {
 		return denyName
 	}
-	if k.overBudget() != nil {
+	if k.overBudget(c.budgetNow(k)) != nil {
 		return denyBudget
 	}
 	return allow
+}
+
+// budgetNow returns the time, in unix nanoseconds, at which k's budgets
+// are read: the clock when a budget on its path has a period, else 0
+// without reading the clock.
+func (c *Checker) budgetNow(k *keyEntry) int64 {
+	if k == nil || !k.periodic {
+		return 0
+	}
+	return c.clock().UnixNano()
 }
 
 // granted reports whether name is granted to k: it is one of the key's own
@@ -78,7 +88,8 @@ func (s *snapshot) levelsAllow(levels []*grantSet, name string) bool {
 }
 
 // err turns a verdict into the error Authorize and CheckKey return.
-func (v verdict) err(k *keyEntry, name string) error {
+// now is the time budgets are read at (see Checker.budgetNow).
+func (v verdict) err(k *keyEntry, name string, now int64) error {
 	switch v {
 	case allow:
 		return nil
@@ -91,10 +102,10 @@ func (v verdict) err(k *keyEntry, name string) error {
 	case denyName:
 		return &DeniedError{Principal: k.label, Name: name}
 	case denyBudget:
-		if b := k.overBudget(); b != nil {
-			return b.err()
+		if b := k.overBudget(now); b != nil {
+			return b.err(now)
 		}
-		// Spend cannot decrease while the key exists, but stay safe.
+		// A period may have ended since the decision.
 		return &BudgetError{Principal: k.label}
 	}
 	panic("access: unknown verdict")
@@ -119,7 +130,7 @@ func (c *Checker) Authorize(keyID, requested string) error {
 	s := c.snap()
 	k := s.keys[keyID]
 	if v := c.decide(s, k, requested, true); v != allow {
-		return v.err(k, requested)
+		return v.err(k, requested, c.budgetNow(k))
 	}
 	return nil
 }
@@ -132,7 +143,7 @@ func (c *Checker) CheckKey(keyID string) error {
 	s := c.snap()
 	k := s.keys[keyID]
 	if v := c.decide(s, k, "", false); v != allow {
-		return v.err(k, "")
+		return v.err(k, "", c.budgetNow(k))
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func New(ctx context.Context, opts ...Option) (*Checker, error) {
 		return nil, fmt.Errorf("access: load: %w", err)
 	}
 	c := &Checker{store: o.store, now: o.now, implyTargets: o.implyTargets}
-	c.cur.Store(build(nil, d, 0, nil, o.implyTargets))
+	c.cur.Store(build(nil, d, 0, nil, o.implyTargets, c.clock().UnixNano()))
 	return c, nil
 }
 
@@ -153,9 +153,10 @@ func (d defs) clone() defs {
 
 // budgetRef is one budget on a key's path.
 type budgetRef struct {
-	spend *usdCounter
-	max   int64 // nano-USD, > 0
-	label string
+	spend    *usdCounter
+	max      int64 // nano-USD, > 0
+	label    string
+	periodic bool // the budget has a period
 }
 
 type orgEntry struct {
@@ -180,6 +181,7 @@ type teamEntry struct {
 
 type keyEntry struct {
 	def       *Key
+	periodic  bool // a budget on the key's path has a period
 	label     string
 	aliases   map[string]string // the key's own aliases; read-only
 	own       *grantSet
@@ -207,11 +209,12 @@ func (e *keyEntry) teamEff() *grantSet {
 }
 
 // build compiles d into a new snapshot. Spend counters are carried over
-// from prev by ID. Within one access-group generation, the entries of
+// from prev by ID, unless the budget duration changed (spend then restarts
+// from 0); new ones start from the stored spend, placed in time by now. Within one access-group generation, the entries of
 // unchanged definitions whose parents are unchanged are shared with prev,
 // and compiled grant sets are reused where their inputs are the same, so
 // a write compiles little more than what it changed.
-func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, implyTargets bool) *snapshot {
+func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, implyTargets bool, now int64) *snapshot {
 	s := &snapshot{
 		defs:         d,
 		keys:         make(map[string]*keyEntry, len(d.keys)),
@@ -222,13 +225,14 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 		implyTargets: implyTargets,
 	}
 	reuse := prev != nil && prev.groupsGen == gen
-	counter := func(prev *usdCounter, initial float64) *usdCounter {
-		if prev != nil {
+	counter := func(prev *usdCounter, every time.Duration, created time.Time, spend float64, resetAt time.Time) *usdCounter {
+		if prev != nil && prev.every == int64(every) && prev.anchor == unixNanos(created) {
 			return prev
 		}
-		u := new(usdCounter)
-		u.nanos.Store(toNanos(initial))
-		return u
+		if prev != nil {
+			spend, resetAt = 0, time.Time{} // a new budget period: spend restarts
+		}
+		return newUSDCounter(every, created, toNanos(spend), resetAt, now)
 	}
 
 	for id, o := range d.orgs {
@@ -244,14 +248,14 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 		if pe != nil {
 			e.spend = pe.spend
 		}
-		e.spend = counter(e.spend, o.Spend)
+		e.spend = counter(e.spend, o.BudgetDuration, o.Created, o.Spend, o.BudgetResetAt)
 		if reuse && pe != nil && pe.def == o {
 			e.own = pe.own
 		} else {
 			e.own = compileGrants(o.Models, o.AccessGroups, d.groups)
 		}
 		if o.MaxBudget > 0 {
-			e.budget = budgetRef{spend: e.spend, max: toNanos(o.MaxBudget), label: e.label}
+			e.budget = budgetRef{spend: e.spend, max: toNanos(o.MaxBudget), label: e.label, periodic: o.BudgetDuration != 0}
 		}
 		s.orgs[id] = e
 	}
@@ -270,7 +274,7 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 		if pe != nil {
 			e.spend = pe.spend
 		}
-		e.spend = counter(e.spend, t.Spend)
+		e.spend = counter(e.spend, t.BudgetDuration, t.Created, t.Spend, t.BudgetResetAt)
 		if reuse && pe != nil && pe.def == t {
 			e.own = pe.own
 		} else {
@@ -280,7 +284,7 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 			e.levels = append(e.levels, e.own)
 		}
 		if t.MaxBudget > 0 {
-			e.budgets = append(e.budgets, budgetRef{spend: e.spend, max: toNanos(t.MaxBudget), label: e.label})
+			e.budgets = append(e.budgets, budgetRef{spend: e.spend, max: toNanos(t.MaxBudget), label: e.label, periodic: t.BudgetDuration != 0})
 		}
 		if t.Blocked {
 			e.blockedBy = e.label
@@ -317,7 +321,7 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 		if pe != nil {
 			e.spend = pe.spend
 		}
-		e.spend = counter(e.spend, k.Spend)
+		e.spend = counter(e.spend, k.BudgetDuration, k.Created, k.Spend, k.BudgetResetAt)
 		if reuse && pe != nil && pe.def == k {
 			e.own = pe.own
 		} else {
@@ -327,7 +331,7 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 			e.levels = append(e.levels, e.own)
 		}
 		if k.MaxBudget > 0 {
-			e.budgets = append(e.budgets, budgetRef{spend: e.spend, max: toNanos(k.MaxBudget), label: e.label})
+			e.budgets = append(e.budgets, budgetRef{spend: e.spend, max: toNanos(k.MaxBudget), label: e.label, periodic: k.BudgetDuration != 0})
 		}
 		if k.Blocked {
 			e.blockedBy = e.label
@@ -354,6 +358,9 @@ func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, i
 		}
 		e.levels = slices.Clip(e.levels)
 		e.budgets = slices.Clip(e.budgets)
+		for _, b := range e.budgets {
+			e.periodic = e.periodic || b.periodic
+		}
 		s.keys[id] = e
 	}
 	return s
@@ -419,7 +426,7 @@ func defsFromState(st State) (defs, error) {
 		if p := checkSpend(o.Spend); p != "" {
 			return defs{}, errorf(orgLabel(n.ID), ErrInvalid, "%s", p)
 		}
-		n.Spend = o.Spend
+		n.Spend, n.BudgetResetAt = o.Spend, o.BudgetResetAt
 		d.orgs[n.ID] = &n
 	}
 	for _, t := range st.Teams {
@@ -433,7 +440,7 @@ func defsFromState(st State) (defs, error) {
 		if p := checkSpend(t.Spend); p != "" {
 			return defs{}, errorf(teamLabel(n.ID), ErrInvalid, "%s", p)
 		}
-		n.Spend = t.Spend
+		n.Spend, n.BudgetResetAt = t.Spend, t.BudgetResetAt
 		d.teams[n.ID] = &n
 	}
 	for _, k := range st.Keys {
@@ -447,7 +454,7 @@ func defsFromState(st State) (defs, error) {
 		if p := checkSpend(k.Spend); p != "" {
 			return defs{}, errorf(keyLabel(&n), ErrInvalid, "%s", p)
 		}
-		n.Spend = k.Spend
+		n.Spend, n.BudgetResetAt = k.Spend, k.BudgetResetAt
 		d.keys[n.ID] = &n
 	}
 	if err := d.validate(); err != nil {
@@ -456,8 +463,9 @@ func defsFromState(st State) (defs, error) {
 	return d, nil
 }
 
-// state returns the whole state to persist, sorted, with current spend.
-func (s *snapshot) state() State {
+// state returns the whole state to persist, sorted, with the spend of the
+// periods that hold now.
+func (s *snapshot) state(now int64) State {
 	st := State{
 		Keys:          make([]Key, 0, len(s.keys)),
 		Teams:         make([]Team, 0, len(s.teams)),
@@ -467,19 +475,19 @@ func (s *snapshot) state() State {
 	for _, id := range sortedKeys(s.orgs) {
 		e := s.orgs[id]
 		o := e.def.clone()
-		o.Spend = e.spend.usd()
+		o.Spend, o.BudgetResetAt = e.spend.view(now)
 		st.Organizations = append(st.Organizations, o)
 	}
 	for _, id := range sortedKeys(s.teams) {
 		e := s.teams[id]
 		t := e.def.clone()
-		t.Spend = e.spend.usd()
+		t.Spend, t.BudgetResetAt = e.spend.view(now)
 		st.Teams = append(st.Teams, t)
 	}
 	for _, id := range sortedKeys(s.keys) {
 		e := s.keys[id]
 		k := e.def.clone()
-		k.Spend = e.spend.usd()
+		k.Spend, k.BudgetResetAt = e.spend.view(now)
 		st.Keys = append(st.Keys, k)
 	}
 	for _, name := range sortedKeys(s.defs.groups) {
@@ -505,7 +513,8 @@ func (c *Checker) write(ctx context.Context, fn func(d *defs, now time.Time) (gr
 	}
 	old := c.snap()
 	d := old.defs.clone()
-	groupsChanged, err := fn(&d, c.clock())
+	now := c.clock()
+	groupsChanged, err := fn(&d, now)
 	if err != nil {
 		return nil, err
 	}
@@ -516,21 +525,120 @@ func (c *Checker) write(ctx context.Context, fn func(d *defs, now time.Time) (gr
 	if groupsChanged {
 		gen++
 	}
-	s := build(old, d, gen, old.aliasTargets, c.implyTargets)
-	if err := c.saveLocked(ctx, s); err != nil {
+	s := build(old, d, gen, old.aliasTargets, c.implyTargets, now.UnixNano())
+	if rs, ok := c.store.(RowStore); ok {
+		if err := rs.Apply(ctx, changes(old.defs, d)); err != nil {
+			return nil, fmt.Errorf("access: save: %w", err)
+		}
+	} else if err := c.saveLocked(ctx, s); err != nil {
 		return nil, err
 	}
 	c.cur.Store(s)
 	return s, nil
 }
 
-// saveLocked persists s. c.mu must be held.
+// changes returns the rows that differ between the definitions prev and
+// next: a definition is written when its pointer changed.
+func changes(prev, next defs) Changes {
+	var ch Changes
+	ch.PutKeys, ch.DeleteKeys = diff(prev.keys, next.keys, func(k Key) (string, Key) {
+		k = k.clone()
+		k.Spend, k.BudgetResetAt = 0, time.Time{}
+		return k.ID, k
+	})
+	ch.PutTeams, ch.DeleteTeams = diff(prev.teams, next.teams, func(t Team) (string, Team) {
+		t = t.clone()
+		t.Spend, t.BudgetResetAt = 0, time.Time{}
+		return t.ID, t
+	})
+	ch.PutOrganizations, ch.DeleteOrganizations = diff(prev.orgs, next.orgs, func(o Organization) (string, Organization) {
+		o = o.clone()
+		o.Spend, o.BudgetResetAt = 0, time.Time{}
+		return o.ID, o
+	})
+	ch.PutAccessGroups, ch.DeleteAccessGroups = diff(prev.groups, next.groups, func(g AccessGroup) (string, AccessGroup) {
+		return g.Name, g.clone()
+	})
+	return ch
+}
+
+// diff returns the values of next that are new or replaced since prev,
+// prepared by row and sorted by ID, and the sorted IDs of prev that next
+// lacks.
+func diff[V any](prev, next map[string]*V, row func(V) (string, V)) (put []V, del []string) {
+	var ids []string
+	for id, v := range next {
+		if prev[id] != v {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		_, v := row(*next[id])
+		put = append(put, v)
+	}
+	for id := range prev {
+		if _, ok := next[id]; !ok {
+			del = append(del, id)
+		}
+	}
+	slices.Sort(del)
+	return put, del
+}
+
+// saveLocked persists s through a Store that is not a RowStore: the whole
+// state. c.mu must be held.
 func (c *Checker) saveLocked(ctx context.Context, s *snapshot) error {
 	if c.store == nil {
 		return nil
 	}
-	if err := c.store.Save(ctx, s.state()); err != nil {
+	if err := c.store.Save(ctx, s.state(c.clock().UnixNano())); err != nil {
 		return fmt.Errorf("access: save: %w", err)
+	}
+	return nil
+}
+
+// flushLocked persists the spend recorded since the last flush: as deltas
+// through a RowStore, else with the whole state. c.mu must be held.
+func (c *Checker) flushLocked(ctx context.Context) error {
+	rs, ok := c.store.(RowStore)
+	if !ok {
+		return c.saveLocked(ctx, c.snap())
+	}
+	s := c.snap()
+	var ch Changes
+	var done []func()
+	collect := func(id string, u *usdCounter, into *[]SpendDelta) {
+		p := u.cur.Load()
+		add := func(q *spendPeriod) {
+			n := q.nanos.Load()
+			if d := n - q.flushed; d > 0 {
+				*into = append(*into, SpendDelta{ID: id, Nanos: d, ResetAt: fromUnixNanos(q.end)})
+				done = append(done, func() { q.flushed = n })
+			}
+		}
+		if fp := u.flushedPeriod; fp != nil && fp != p {
+			add(fp) // what reached the period that ended before it was flushed
+		}
+		add(p)
+		done = append(done, func() { u.flushedPeriod = p })
+	}
+	for _, id := range sortedKeys(s.keys) {
+		collect(id, s.keys[id].spend, &ch.KeySpend)
+	}
+	for _, id := range sortedKeys(s.teams) {
+		collect(id, s.teams[id].spend, &ch.TeamSpend)
+	}
+	for _, id := range sortedKeys(s.orgs) {
+		collect(id, s.orgs[id].spend, &ch.OrganizationSpend)
+	}
+	if len(ch.KeySpend)+len(ch.TeamSpend)+len(ch.OrganizationSpend) > 0 {
+		if err := rs.Apply(ctx, ch); err != nil {
+			return fmt.Errorf("access: flush spend: %w", err)
+		}
+	}
+	for _, f := range done {
+		f()
 	}
 	return nil
 }
@@ -549,16 +657,18 @@ func (c *Checker) SetAliasTargets(targets map[string]string) {
 	c.cur.Store(&s)
 }
 
-// Flush persists the current spend counters (with the rest of the state)
-// through the Store. Spend is also written with every other write; Flush
-// is for a periodic save and for shutdown.
+// Flush persists the spend recorded since the last flush: through a
+// RowStore as deltas, one row per principal that spent; through any other
+// Store with the whole state, as every write also does. Call it
+// periodically (the gateway does every second) and at shutdown; a crash
+// loses the spend recorded since the last flush.
 func (c *Checker) Flush(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return ErrClosed
 	}
-	return c.saveLocked(ctx, c.snap())
+	return c.flushLocked(ctx)
 }
 
 // Close flushes spend and refuses further writes with ErrClosed. Reads keep
@@ -571,5 +681,5 @@ func (c *Checker) Close() error {
 		return nil
 	}
 	c.closed = true
-	return c.saveLocked(context.Background(), c.snap())
+	return c.flushLocked(context.Background())
 }

@@ -41,7 +41,7 @@ func (c *Checker) GetKey(id string) (Key, error) {
 		return Key{}, errorf("key", ErrNotFound, "")
 	}
 	k := e.def.clone()
-	k.Spend = e.spend.usd()
+	k.Spend, k.BudgetResetAt = e.spend.view(c.clock().UnixNano())
 	return k, nil
 }
 
@@ -51,7 +51,7 @@ func (c *Checker) ListKeys() []Key {
 	out := make([]Key, 0, len(s.keys))
 	for _, e := range s.keys {
 		k := e.def.clone()
-		k.Spend = e.spend.usd()
+		k.Spend, k.BudgetResetAt = e.spend.view(c.clock().UnixNano())
 		out = append(out, k)
 	}
 	slices.SortFunc(out, func(a, b Key) int { return cmp.Compare(a.ID, b.ID) })
@@ -81,7 +81,7 @@ func (c *Checker) UpdateKey(ctx context.Context, k Key) (Key, error) {
 	}
 	e := s.keys[n.ID]
 	out := e.def.clone()
-	out.Spend = e.spend.usd()
+	out.Spend, out.BudgetResetAt = e.spend.view(c.clock().UnixNano())
 	return out, nil
 }
 
@@ -132,7 +132,7 @@ func (c *Checker) GetTeam(id string) (Team, error) {
 		return Team{}, errorf(teamLabel(id), ErrNotFound, "")
 	}
 	t := e.def.clone()
-	t.Spend = e.spend.usd()
+	t.Spend, t.BudgetResetAt = e.spend.view(c.clock().UnixNano())
 	return t, nil
 }
 
@@ -142,7 +142,7 @@ func (c *Checker) ListTeams() []Team {
 	out := make([]Team, 0, len(s.teams))
 	for _, e := range s.teams {
 		t := e.def.clone()
-		t.Spend = e.spend.usd()
+		t.Spend, t.BudgetResetAt = e.spend.view(c.clock().UnixNano())
 		out = append(out, t)
 	}
 	slices.SortFunc(out, func(a, b Team) int { return cmp.Compare(a.ID, b.ID) })
@@ -170,7 +170,7 @@ func (c *Checker) UpdateTeam(ctx context.Context, t Team) (Team, error) {
 	}
 	e := s.teams[n.ID]
 	out := e.def.clone()
-	out.Spend = e.spend.usd()
+	out.Spend, out.BudgetResetAt = e.spend.view(c.clock().UnixNano())
 	return out, nil
 }
 
@@ -227,7 +227,7 @@ func (c *Checker) GetOrganization(id string) (Organization, error) {
 		return Organization{}, errorf(orgLabel(id), ErrNotFound, "")
 	}
 	o := e.def.clone()
-	o.Spend = e.spend.usd()
+	o.Spend, o.BudgetResetAt = e.spend.view(c.clock().UnixNano())
 	return o, nil
 }
 
@@ -238,7 +238,7 @@ func (c *Checker) ListOrganizations() []Organization {
 	out := make([]Organization, 0, len(s.orgs))
 	for _, e := range s.orgs {
 		o := e.def.clone()
-		o.Spend = e.spend.usd()
+		o.Spend, o.BudgetResetAt = e.spend.view(c.clock().UnixNano())
 		out = append(out, o)
 	}
 	slices.SortFunc(out, func(a, b Organization) int { return cmp.Compare(a.ID, b.ID) })
@@ -267,7 +267,7 @@ func (c *Checker) UpdateOrganization(ctx context.Context, o Organization) (Organ
 	}
 	e := s.orgs[n.ID]
 	out := e.def.clone()
-	out.Spend = e.spend.usd()
+	out.Spend, out.BudgetResetAt = e.spend.view(c.clock().UnixNano())
 	return out, nil
 }
 

@@ -81,9 +81,15 @@
 // team's organization (lock-free atomic adds). Once any of them has spent
 // its MaxBudget (0 means no limit), Authorize and CheckKey refuse the key
 // with a *BudgetError matching ErrBudgetExceeded, before any upstream call
-// is made. Spend is persisted with every write and by Flush and Close;
-// what was recorded since the last of those is lost by a crash. There are
-// no budget periods: resetting spend is left to a later change.
+// is made. A principal with a BudgetDuration (LiteLLM's budget_duration:
+// 1d, 7d, 30d) has a budget per period: periods are counted from its
+// Created time, and spend restarts from 0 when one ends (BudgetResetAt
+// says when). The reset is lazy, decided from the clock when spend is
+// recorded or read, and the stored spend carries its period's end, so a
+// restart keeps the spend of the current period and drops an ended one.
+// Spend is persisted by Flush and Close (and, with a Store that is not a
+// RowStore, by every write); what was recorded since the last of those is
+// lost by a crash.
 //
 // # Usage
 //
@@ -96,13 +102,17 @@
 //
 // # Persistence
 //
-// A Checker loads its State from a Store in New and saves the whole State
-// after every write, before the write becomes visible: if Save fails, the
-// write returns the error and nothing changes. MemoryStore is the default;
-// FileStore keeps one JSON file written crash-safely (temporary file in the
-// same directory, fsync, rename, fsync of the directory). A missing file is
-// an empty state; a corrupt one, or one that does not validate, makes New
-// fail rather than start empty.
+// A Checker loads its State from a Store in New and persists every write
+// before it becomes visible: if the store fails, the write returns the
+// error and nothing changes. A Store that implements RowStore (the SQL
+// stores of the package sqlstore) receives only the rows a write changes,
+// and spend as deltas; any other Store receives the whole State. MemoryStore
+// is the default; FileStore keeps one JSON file written crash-safely
+// (temporary file in the same directory, fsync, rename, fsync of the
+// directory). A missing file is an empty state; a corrupt one, or one that
+// does not validate, makes New fail rather than start empty. Usage
+// persists the same way through a UsageStore, as deltas through a
+// UsageRowStore.
 //
 // # Lifecycle and concurrency
 //

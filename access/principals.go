@@ -41,14 +41,24 @@ type Key struct {
 	Aliases map[string]string `json:"aliases,omitempty"`
 	// MaxBudget is the key's budget in USD; 0 means no limit.
 	MaxBudget float64 `json:"max_budget,omitempty"`
+	// BudgetDuration, when not zero, makes MaxBudget a budget per period
+	// (LiteLLM's budget_duration: 1d, 7d, 30d): spend restarts from 0 at
+	// the end of each period. Periods are counted from Created. Changing
+	// it restarts spend from 0. At least a second, at most ten years.
+	BudgetDuration time.Duration `json:"budget_duration,omitempty"`
 	// Blocked refuses every request with ErrBlocked.
 	Blocked bool `json:"blocked,omitempty"`
 	// Expires, when not zero, is when the key stops working (ErrExpired).
 	Expires time.Time `json:"expires,omitzero"`
 
-	// Spend is the USD recorded against the key so far. Read-only: filled
-	// in by GetKey and ListKeys, ignored by CreateKey and UpdateKey.
+	// Spend is the USD recorded against the key so far, in the current
+	// budget period if BudgetDuration is set. Read-only: filled in by
+	// GetKey and ListKeys, ignored by CreateKey and UpdateKey.
 	Spend float64 `json:"spend,omitempty"`
+	// BudgetResetAt is when the current period ends and Spend restarts
+	// from 0; zero without BudgetDuration. Read-only, as Spend, and
+	// stored with it.
+	BudgetResetAt time.Time `json:"budget_reset_at,omitzero"`
 	// Created and Updated are set by the Checker.
 	Created time.Time `json:"created,omitzero"`
 	Updated time.Time `json:"updated,omitzero"`
@@ -68,12 +78,15 @@ type Team struct {
 	// MaxBudget is the team's budget in USD, shared by its keys (the
 	// gateway's credits_allocated); 0 means no limit.
 	MaxBudget float64 `json:"max_budget,omitempty"`
+	// BudgetDuration is the team's budget period, as Key.BudgetDuration.
+	BudgetDuration time.Duration `json:"budget_duration,omitempty"`
 	// Blocked refuses every key of the team with ErrBlocked.
 	Blocked bool `json:"blocked,omitempty"`
 
-	Spend   float64   `json:"spend,omitempty"` // read-only, as Key.Spend
-	Created time.Time `json:"created,omitzero"`
-	Updated time.Time `json:"updated,omitzero"`
+	Spend         float64   `json:"spend,omitempty"`          // read-only, as Key.Spend
+	BudgetResetAt time.Time `json:"budget_reset_at,omitzero"` // read-only, as Key.BudgetResetAt
+	Created       time.Time `json:"created,omitzero"`
+	Updated       time.Time `json:"updated,omitzero"`
 }
 
 // Organization groups teams.
@@ -87,10 +100,14 @@ type Organization struct {
 	// MaxBudget is the organization's budget in USD, shared by all its
 	// teams' keys; 0 means no limit.
 	MaxBudget float64 `json:"max_budget,omitempty"`
+	// BudgetDuration is the organization's budget period, as
+	// Key.BudgetDuration.
+	BudgetDuration time.Duration `json:"budget_duration,omitempty"`
 
-	Spend   float64   `json:"spend,omitempty"` // read-only, as Key.Spend
-	Created time.Time `json:"created,omitzero"`
-	Updated time.Time `json:"updated,omitzero"`
+	Spend         float64   `json:"spend,omitempty"`          // read-only, as Key.Spend
+	BudgetResetAt time.Time `json:"budget_reset_at,omitzero"` // read-only, as Key.BudgetResetAt
+	Created       time.Time `json:"created,omitzero"`
+	Updated       time.Time `json:"updated,omitzero"`
 }
 
 // AccessGroup is a named set of model names (aliases, groups, or prefix
@@ -249,6 +266,9 @@ func (k Key) normalize() (Key, error) {
 	if p := checkBudget(k.MaxBudget); p != "" {
 		return fail(p)
 	}
+	if p := checkBudgetDuration(k.BudgetDuration); p != "" {
+		return fail(p)
+	}
 	if len(k.Aliases) > 0 {
 		aliases := make(map[string]string, len(k.Aliases))
 		for name, target := range k.Aliases {
@@ -270,7 +290,7 @@ func (k Key) normalize() (Key, error) {
 	} else {
 		k.Aliases = nil
 	}
-	k.Spend = 0
+	k.Spend, k.BudgetResetAt = 0, time.Time{}
 	return k, nil
 }
 
@@ -303,7 +323,10 @@ func (t Team) normalize() (Team, error) {
 	if p := checkBudget(t.MaxBudget); p != "" {
 		return fail(p)
 	}
-	t.Spend = 0
+	if p := checkBudgetDuration(t.BudgetDuration); p != "" {
+		return fail(p)
+	}
+	t.Spend, t.BudgetResetAt = 0, time.Time{}
 	return t, nil
 }
 
@@ -331,7 +354,10 @@ func (o Organization) normalize() (Organization, error) {
 	if p := checkBudget(o.MaxBudget); p != "" {
 		return fail(p)
 	}
-	o.Spend = 0
+	if p := checkBudgetDuration(o.BudgetDuration); p != "" {
+		return fail(p)
+	}
+	o.Spend, o.BudgetResetAt = 0, time.Time{}
 	return o, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 )
 
 // State is everything a Checker persists: its principals with their spend,
@@ -34,6 +35,59 @@ type State struct {
 type Store interface {
 	Load(ctx context.Context) (State, error)
 	Save(ctx context.Context, st State) error
+}
+
+// RowStore is a Store that writes only the rows a write changes. When the
+// Checker's Store implements it, each write calls Apply with the
+// definitions it creates, replaces or deletes, instead of Save with the
+// whole state, so that the cost of a write in the store does not grow with
+// the number of principals. Flush and Close call Apply with the spend
+// recorded since the last flush, as deltas, so that several Checkers (one
+// per gateway replica) can add to one store's spend.
+//
+// The rules of Save hold: calls are serialized, made before the write
+// becomes visible, and an error refuses the write and leaves the Checker as
+// it was. Apply must apply all of ch or none of it (one transaction).
+// Save is still used by callers that replace the whole state (an import,
+// for example).
+type RowStore interface {
+	Store
+	Apply(ctx context.Context, ch Changes) error
+}
+
+// Changes are the rows one write of a Checker changes, applied together or
+// not at all. The Put lists hold definitions to insert or replace, by ID
+// or name; their Spend and BudgetResetAt are zero and must not overwrite
+// the stored spend, except that a principal whose BudgetDuration changes
+// starts its spend from 0 (as the Checker does). The Delete lists hold the
+// IDs or names to remove, with their stored spend; an absent one is not an
+// error. The Spend lists hold spend to add.
+type Changes struct {
+	PutKeys             []Key
+	PutTeams            []Team
+	PutOrganizations    []Organization
+	PutAccessGroups     []AccessGroup
+	DeleteKeys          []string
+	DeleteTeams         []string
+	DeleteOrganizations []string
+	DeleteAccessGroups  []string
+	KeySpend            []SpendDelta
+	TeamSpend           []SpendDelta
+	OrganizationSpend   []SpendDelta
+}
+
+// SpendDelta is spend recorded against one principal since the last flush.
+//
+// A store adds Nanos to the principal's spend when ResetAt is the reset
+// time it holds, replaces its spend with Nanos and its reset time with
+// ResetAt when ResetAt is later (a new period has begun), and ignores the
+// delta when ResetAt is earlier (the delta belongs to a period that has
+// ended) unless ResetAt is zero (no period: always add, and clear the reset
+// time). A delta for a principal the store does not hold is ignored.
+type SpendDelta struct {
+	ID      string
+	Nanos   int64     // nano-USD (1e-9 USD), > 0
+	ResetAt time.Time // end of the period the spend belongs to; zero: no period
 }
 
 // MemoryStore keeps the last saved State in memory: the default Store.

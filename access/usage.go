@@ -110,10 +110,37 @@ type Usage struct {
 
 	store  UsageStore // nil: nothing persisted
 	saveMu sync.Mutex // serializes Save
+
+	batch   int64         // WithUsageBatch; 0: no signal
+	pending atomic.Int64  // records since the last Save, counted when batch > 0
+	full    chan struct{} // signalled when pending reaches batch
 }
 
 type usageCounters struct {
 	calls, errors, prompt, completion, costNanos, latency atomic.Int64
+
+	// saved is what the store holds of these counters. Guarded by
+	// Usage.saveMu.
+	saved counts
+}
+
+// counts are the values of usageCounters at one moment.
+type counts struct {
+	calls, errors, prompt, completion, costNanos, latency int64
+}
+
+func (c *usageCounters) load() counts {
+	return counts{c.calls.Load(), c.errors.Load(), c.prompt.Load(), c.completion.Load(), c.costNanos.Load(), c.latency.Load()}
+}
+
+func (a counts) sub(b counts) counts {
+	return counts{a.calls - b.calls, a.errors - b.errors, a.prompt - b.prompt,
+		a.completion - b.completion, a.costNanos - b.costNanos, a.latency - b.latency}
+}
+
+func (a counts) stats() Stats {
+	return Stats{Calls: a.calls, Errors: a.errors, PromptTokens: a.prompt, CompletionTokens: a.completion,
+		CostUSD: float64(a.costNanos) / 1e9, Latency: time.Duration(a.latency)}
 }
 
 // UsageOption configures NewUsage.
@@ -121,10 +148,16 @@ type UsageOption func(*usageOptions)
 
 type usageOptions struct {
 	store UsageStore
+	batch int
 }
 
 // WithUsageStore sets where Usage persists its counters.
 func WithUsageStore(s UsageStore) UsageOption { return func(o *usageOptions) { o.store = s } }
+
+// WithUsageBatch makes Usage signal on SaveDue once n records have arrived
+// since the last Save, so that whoever saves periodically can also save
+// when that many are pending. 0 (the default) never signals.
+func WithUsageBatch(n int) UsageOption { return func(o *usageOptions) { o.batch = n } }
 
 // NewUsage returns a Usage that starts from the counters its store holds
 // (none without WithUsageStore). A store that cannot be loaded is an error.
@@ -133,7 +166,10 @@ func NewUsage(ctx context.Context, opts ...UsageOption) (*Usage, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	u := &Usage{store: o.store}
+	if o.batch < 0 {
+		return nil, fmt.Errorf("access: usage batch %d is negative", o.batch)
+	}
+	u := &Usage{store: o.store, batch: int64(o.batch), full: make(chan struct{}, 1)}
 	if o.store == nil {
 		return u, nil
 	}
@@ -153,6 +189,7 @@ func NewUsage(ctx context.Context, opts ...UsageOption) (*Usage, error) {
 			c.completion.Add(st.CompletionTokens)
 			c.costNanos.Add(toNanos(st.CostUSD))
 			c.latency.Add(int64(st.Latency))
+			c.saved = c.load()
 		}
 	}
 	return u, nil
@@ -215,7 +252,18 @@ func (u *Usage) Record(r UsageRecord) {
 			c.costNanos.Add(cost)
 		}
 	}
+	if u.batch > 0 && u.pending.Add(1) == u.batch {
+		select {
+		case u.full <- struct{}{}:
+		default:
+		}
+	}
 }
+
+// SaveDue receives a value when WithUsageBatch's number of records have
+// arrived since the last Save. It never receives for the zero Usage or
+// without WithUsageBatch.
+func (u *Usage) SaveDue() <-chan struct{} { return u.full }
 
 func (c *usageCounters) stats() Stats {
 	st := Stats{
@@ -267,17 +315,57 @@ func (u *Usage) Snapshot() UsageSnapshot {
 	return s
 }
 
-// Save writes a Snapshot to the store (a no-op without one). Call it
-// periodically and at shutdown; counts recorded since the last Save are
-// lost by a crash.
+// Save persists the counters (a no-op without a store): through a
+// UsageRowStore the counts recorded since the last Save, one row per
+// counter that changed; through any other UsageStore a whole Snapshot.
+// Call it periodically and at shutdown; counts recorded since the last
+// Save are lost by a crash. A failed Save loses nothing: the next one
+// sends those counts again.
 func (u *Usage) Save(ctx context.Context) error {
 	if u.store == nil {
 		return nil
 	}
 	u.saveMu.Lock()
 	defer u.saveMu.Unlock()
-	if err := u.store.Save(ctx, u.Snapshot()); err != nil {
+	u.pending.Store(0)
+	rs, ok := u.store.(UsageRowStore)
+	if !ok {
+		if err := u.store.Save(ctx, u.Snapshot()); err != nil {
+			return fmt.Errorf("access: save usage: %w", err)
+		}
+		return nil
+	}
+	var delta UsageSnapshot
+	type saved struct {
+		c   *usageCounters
+		now counts
+	}
+	var done []saved
+	for d := range numDimensions {
+		var m map[string]Stats
+		u.tables[d].Range(func(k, v any) bool {
+			c := v.(*usageCounters)
+			now := c.load()
+			if now == c.saved {
+				return true
+			}
+			if m == nil {
+				m = map[string]Stats{}
+			}
+			m[k.(string)] = now.sub(c.saved).stats()
+			done = append(done, saved{c, now})
+			return true
+		})
+		*delta.table(d) = m
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	if err := rs.AddUsage(ctx, delta); err != nil {
 		return fmt.Errorf("access: save usage: %w", err)
+	}
+	for _, s := range done {
+		s.c.saved = s.now
 	}
 	return nil
 }
@@ -286,6 +374,17 @@ func (u *Usage) Save(ctx context.Context) error {
 type UsageStore interface {
 	Load(ctx context.Context) (UsageSnapshot, error)
 	Save(ctx context.Context, s UsageSnapshot) error
+}
+
+// UsageRowStore is a UsageStore that adds to its counters rather than
+// replacing them all: Usage.Save sends AddUsage the counts recorded since
+// the last save (Calls, Errors, tokens, CostUSD and Latency as increments;
+// the derived averages are zero), one entry per counter that changed, to
+// be applied together or not at all. Several Usages (one per gateway
+// replica) can add to one store.
+type UsageRowStore interface {
+	UsageStore
+	AddUsage(ctx context.Context, delta UsageSnapshot) error
 }
 
 // UsageFileStore keeps a UsageSnapshot in one JSON file, with the same

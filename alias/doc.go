@@ -42,9 +42,11 @@
 // whose chain goes through the changed one), saves it to the Store and only
 // then publishes it, so a reader sees the registry before or after a write,
 // never in between, and a write that cannot be saved changes nothing. A
-// write costs time proportional to the number of aliases, since the Store
-// receives the whole state. The TargetCheck and the Store are called while
-// the write lock is held.
+// Store that implements RowStore (the SQL stores of the package sqlstore)
+// receives the one alias written; any other Store receives the whole state
+// on every write, which then costs time proportional to the number of
+// aliases (the in-memory snapshot is rebuilt in either case). The
+// TargetCheck and the Store are called while the write lock is held.
 //
 // Subscribers receive events in order, each from a goroutine of its own,
 // never while a lock is held. Close stops those goroutines.

@@ -419,7 +419,7 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 	}
 	ns := &snapshot{idx: idx, all: all, check: s.check, rev: rev}
 
-	if err := r.store.Save(ctx, all); err != nil {
+	if err := r.save(ctx, all, name, a); err != nil {
 		return fmt.Errorf("alias: %s %s: save: %w", op, quote(name), err)
 	}
 	r.snap.Store(ns)
@@ -430,6 +430,20 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 		r.refs.add(a.Target, name)
 	}
 	return nil
+}
+
+// save persists one change: through Put or Delete when the store writes
+// rows, else as the whole new state all. The caller holds the write lock.
+func (r *Registry) save(ctx context.Context, all []Alias, name string, a *Alias) error {
+	rs, ok := r.store.(RowStore)
+	switch {
+	case !ok:
+		return r.store.Save(ctx, all)
+	case a == nil:
+		return rs.Delete(ctx, name)
+	default:
+		return rs.Put(ctx, *a)
+	}
 }
 
 // cycleThrough returns the cycle that pointing name at the alias of entry

@@ -1,0 +1,148 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/modelroute/modelroute/access"
+	"github.com/modelroute/modelroute/alias"
+	"github.com/modelroute/modelroute/sqlstore"
+	"github.com/modelroute/modelroute/sqlstore/postgres"
+	"github.com/modelroute/modelroute/sqlstore/sqlite"
+)
+
+// postgresEnv names the variable that points the PostgreSQL tests at a
+// server; .ci/run starts one and sets it.
+const postgresEnv = "MODELROUTE_POSTGRES_URL"
+
+// stores are the three stores a gateway persists through.
+type stores struct {
+	aliases alias.Store
+	access  access.Store
+	usage   access.UsageStore
+	close   func()
+	db      *sqlstore.DB // nil unless over SQL
+}
+
+// impl is one implementation of the stores. open returns a function that
+// opens the stores over the same persisted data each time it is called,
+// as a restarted process would; the test closes what it opens.
+type impl struct {
+	name string
+	open func(t *testing.T) func() stores
+}
+
+func impls() []impl {
+	return []impl{
+		{"memory", func(t *testing.T) func() stores {
+			a, c, u := alias.NewMemoryStore(), access.NewMemoryStore(), &memUsage{}
+			return func() stores { return stores{a, c, u, func() {}, nil} }
+		}},
+		{"file", func(t *testing.T) func() stores {
+			dir := t.TempDir()
+			return func() stores {
+				return stores{
+					alias.NewFileStore(filepath.Join(dir, "aliases.json")),
+					access.NewFileStore(filepath.Join(dir, "access.json")),
+					access.NewUsageFileStore(filepath.Join(dir, "usage.json")),
+					func() {},
+					nil,
+				}
+			}
+		}},
+		{"sqlite", func(t *testing.T) func() stores {
+			path := filepath.Join(t.TempDir(), "state.db")
+			return func() stores {
+				db, err := sqlite.Open(context.Background(), path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sqlStores(db)
+			}
+		}},
+		{"postgres", func(t *testing.T) func() stores {
+			u := postgresURL(t)
+			return func() stores {
+				db, err := postgres.Open(context.Background(), u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sqlStores(db)
+			}
+		}},
+	}
+}
+
+func sqlStores(db *sqlstore.DB) stores {
+	return stores{db.Aliases(), db.Access(), db.Usage(), func() { db.Close() }, db}
+}
+
+// memUsage is an in-memory UsageStore (the access package has none).
+type memUsage struct {
+	snap atomic.Pointer[access.UsageSnapshot]
+}
+
+func (m *memUsage) Load(context.Context) (access.UsageSnapshot, error) {
+	if s := m.snap.Load(); s != nil {
+		return *s, nil
+	}
+	return access.UsageSnapshot{}, nil
+}
+
+func (m *memUsage) Save(_ context.Context, s access.UsageSnapshot) error {
+	m.snap.Store(&s)
+	return nil
+}
+
+var schemaSeq atomic.Int64
+
+// postgresURL returns the URL of a fresh, empty schema on the server
+// postgresEnv names, dropped when the test ends. Without the variable the
+// test is skipped, or fails under CI.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv(postgresEnv)
+	if base == "" {
+		msg := postgresEnv + " is not set: the PostgreSQL store tests need a server (.ci/run installs PostgreSQL, starts it on 127.0.0.1 and sets the variable)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	schema := fmt.Sprintf("mr_test_%d_%d", os.Getpid(), schemaSeq.Add(1))
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err == nil {
+			db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+			db.Close()
+		}
+	})
+	return withParam(t, base, "search_path", schema)
+}
+
+// withParam adds a query parameter to a postgres:// URL.
+func withParam(t *testing.T, base, k, v string) string {
+	u, err := url.Parse(base)
+	if err != nil || !strings.HasPrefix(u.Scheme, "postgres") {
+		t.Fatalf("%s: want a postgres:// URL", postgresEnv)
+	}
+	q := u.Query()
+	q.Set(k, v)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
