@@ -32,6 +32,19 @@ type Harness struct {
 	// Prompt bounds how long a call may take to return once its context is
 	// canceled, or its stream closed. 0: 2 seconds.
 	Prompt time.Duration
+
+	// NoEmbeddings says the provider's API has no embeddings (Anthropic's
+	// Messages API, for one): Embeddings must fail at once with
+	// KindBadRequest, wrapping errors.ErrUnsupported, without reaching the
+	// upstream; the suite calls only chat methods otherwise.
+	NoEmbeddings bool
+
+	// NoFilterErrors says the provider's protocol has no error answer for
+	// filtered content (a filter there only ends an answer, with a stop
+	// reason): the cases of OpenAI's error codes content_filter and
+	// content_policy_violation are left out. Filtered answers are checked
+	// all the same.
+	NoFilterErrors bool
 }
 
 // model is the upstream model the suite asks for: unusual characters check
@@ -74,7 +87,10 @@ func Run(t *testing.T, h Harness) {
 	if h.Prompt <= 0 {
 		h.Prompt = 2 * time.Second
 	}
-	c := &conformance{h: h}
+	c := &conformance{h: h, methods: methods}
+	if h.NoEmbeddings {
+		c.methods = methods[:2]
+	}
 	t.Run("ChatCompletion", c.chat)
 	t.Run("Stream", c.stream)
 	t.Run("Embeddings", c.embeddings)
@@ -91,7 +107,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Concurrent", c.concurrent)
 }
 
-type conformance struct{ h Harness }
+type conformance struct {
+	h       Harness
+	methods []method // the methods the provider has
+}
 
 // setup returns a new Server and the Provider under test for it.
 func (c *conformance) setup(t *testing.T) (*Server, provider.Provider) {
@@ -210,6 +229,14 @@ func (c *conformance) stream(t *testing.T) {
 
 func (c *conformance) embeddings(t *testing.T) {
 	srv, p := c.setup(t)
+	if c.h.NoEmbeddings {
+		_, err := p.Embeddings(t.Context(), embeddingRequest())
+		checkError(t, "Embeddings", err, want{kind: provider.KindBadRequest, is: errors.ErrUnsupported})
+		if n := srv.Total(); n != 0 {
+			t.Errorf("Embeddings made %d upstream requests, want none", n)
+		}
+		return
+	}
 	resp, err := p.Embeddings(t.Context(), embeddingRequest())
 	if err != nil {
 		t.Fatalf("Embeddings: %v", err)
@@ -348,7 +375,10 @@ func (c *conformance) errors(t *testing.T) {
 		{"dropped connection", Fault{Drop: true}, want{kind: provider.KindConnection}},
 	}
 	for _, tt := range tests {
-		for _, m := range methods {
+		if c.h.NoFilterErrors && (tt.fault.Code == "content_filter" || tt.fault.Code == "content_policy_violation") {
+			continue
+		}
+		for _, m := range c.methods {
 			t.Run(tt.name+"/"+m.name, func(t *testing.T) {
 				srv, p := c.setup(t)
 				srv.SetFault("", tt.fault)
@@ -388,7 +418,7 @@ func (c *conformance) retryAfter(t *testing.T) {
 		{"none", Fault{Status: 429}, 0, 0},
 	}
 	for _, tt := range tests {
-		for _, m := range methods {
+		for _, m := range c.methods {
 			t.Run(tt.name+"/"+m.name, func(t *testing.T) {
 				srv, p := c.setup(t)
 				f := tt.fault
@@ -522,7 +552,7 @@ func (c *conformance) within(t *testing.T, what string, call func() error) error
 const cancelSoon = 20 * time.Millisecond
 
 func (c *conformance) cancel(t *testing.T) {
-	for _, m := range methods {
+	for _, m := range c.methods {
 		t.Run(m.name, func(t *testing.T) {
 			srv, p := c.setup(t)
 			srv.SetFault("", Fault{Latency: hang})
@@ -538,7 +568,7 @@ func (c *conformance) cancel(t *testing.T) {
 		_, p := c.setup(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		for _, m := range methods {
+		for _, m := range c.methods {
 			err := c.within(t, m.name, func() error { return m.call(ctx, p) })
 			checkError(t, m.name, err, want{kind: provider.KindCanceled, is: context.Canceled})
 		}
@@ -546,7 +576,7 @@ func (c *conformance) cancel(t *testing.T) {
 }
 
 func (c *conformance) deadline(t *testing.T) {
-	for _, m := range methods {
+	for _, m := range c.methods {
 		t.Run(m.name, func(t *testing.T) {
 			srv, p := c.setup(t)
 			srv.SetFault("", Fault{Latency: hang})
@@ -601,7 +631,7 @@ func (c *conformance) concurrent(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range calls {
-				m := methods[(w+i)%len(methods)]
+				m := c.methods[(w+i)%len(c.methods)]
 				if err := m.call(t.Context(), p); err != nil {
 					errs <- fmt.Errorf("%s: %w", m.name, err)
 				}

@@ -71,7 +71,8 @@ func WithRouterOptions(opts ...router.Option) Option {
 func WithAdjustConfig(fn func(*router.Config)) Option { return func(o *options) { o.adjust = fn } }
 
 // WithProviders makes the deployments' providers with fn instead of
-// litellm.OpenAIProviders over the shared upstream client. A provider that
+// litellm.Providers(nil, client, nil) over the shared upstream client
+// (anthropic/ natively, the others OpenAI-compatible). A provider that
 // implements io.Closer is closed by Close.
 func WithProviders(fn litellm.ProviderFunc) Option { return func(o *options) { o.providers = fn } }
 

@@ -54,6 +54,18 @@ type Deployment struct {
 	APIVersion   string // litellm_params.api_version (Azure)
 	Organization string // litellm_params.organization (OpenAI)
 
+	// The placement and credentials of native providers, resolved. Empty
+	// credentials mean the provider's standard chain: the AWS SDK's
+	// (environment, shared files, SSO, instance roles) for bedrock,
+	// Application Default Credentials for vertex_ai.
+	AWSRegion          string // litellm_params.aws_region_name, else AWS_REGION_NAME (bedrock)
+	AWSAccessKeyID     string // litellm_params.aws_access_key_id; a secret
+	AWSSecretAccessKey string // litellm_params.aws_secret_access_key; a secret
+	AWSSessionToken    string // litellm_params.aws_session_token; a secret
+	VertexProject      string // litellm_params.vertex_project, else VERTEXAI_PROJECT (vertex_ai)
+	VertexLocation     string // litellm_params.vertex_location, else VERTEXAI_LOCATION (vertex_ai)
+	VertexCredentials  string // litellm_params.vertex_credentials: a service account key's JSON or its file's path; a secret
+
 	Weight        float64       // litellm_params.weight; 0: not set (equal weights)
 	RPM           int64         // litellm_params.rpm; 0: no limit
 	TPM           int64         // litellm_params.tpm; 0: no limit

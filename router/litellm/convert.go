@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/modelroute/modelroute/provider"
+	"github.com/modelroute/modelroute/provider/anthropic"
 	"github.com/modelroute/modelroute/router"
 )
 
@@ -31,6 +32,68 @@ func OpenAIProviders(table *provider.Table, client *http.Client) ProviderFunc {
 		cfg.HTTPClient = client
 		return provider.NewOpenAI(cfg)
 	}
+}
+
+// Providers returns the ProviderFunc RouterConfig uses when given none (with
+// nil, nil, nil): each deployment of a prefix in native is built by its
+// function; anthropic deployments, unless native has its own function for
+// them, get the native Messages API (anthropic.New with d.AnthropicConfig);
+// every other deployment gets OpenAIProviders(table, client). client, when
+// not nil, is shared by the anthropic providers too.
+//
+// bedrock and vertex_ai deployments need a function in native: their
+// providers (packages provider/bedrock and provider/google) bring SDKs that
+// this package leaves out of the import graph of its users. Without one,
+// building such a deployment fails, naming the prefix.
+func Providers(table *provider.Table, client *http.Client, native map[string]ProviderFunc) ProviderFunc {
+	openAI := OpenAIProviders(table, client)
+	return func(d Deployment) (provider.Provider, error) {
+		if f, ok := native[d.Provider]; ok && f != nil {
+			return f(d)
+		}
+		switch d.Provider {
+		case PrefixAnthropic:
+			cfg, err := d.AnthropicConfig()
+			if err != nil {
+				return nil, err
+			}
+			cfg.HTTPClient = client
+			return anthropic.New(cfg)
+		case PrefixBedrock, PrefixVertexAI:
+			return nil, fmt.Errorf("%w: provider %q needs its native provider: give litellm.Providers a ProviderFunc for %q", provider.ErrInvalidConfig, d.Provider, d.Provider)
+		}
+		return openAI(d)
+	}
+}
+
+// AnthropicConfig returns the configuration of d's native Messages API
+// provider: d's api_base (LiteLLM's, a server root or its /v1/messages
+// URL; default Anthropic's), api_key and the string values of
+// litellm_params.extra_headers.
+func (d Deployment) AnthropicConfig() (anthropic.Config, error) {
+	h, err := d.extraHeaders()
+	if err != nil {
+		return anthropic.Config{}, err
+	}
+	return anthropic.Config{Name: d.Provider, BaseURL: d.APIBase, APIKey: d.APIKey, Headers: h}, nil
+}
+
+// extraHeaders returns the string values of litellm_params.extra_headers,
+// nil when there are none.
+func (d Deployment) extraHeaders() (map[string]string, error) {
+	h, ok := d.Extra["extra_headers"].(map[string]any)
+	if !ok {
+		return nil, nil
+	}
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: extra_headers[%q] is not a string", provider.ErrInvalidConfig, k)
+		}
+		out[k] = s
+	}
+	return out, nil
 }
 
 // OpenAIConfig returns the configuration of d's OpenAI-compatible endpoint:
@@ -60,15 +123,8 @@ func (d Deployment) OpenAIConfig(table *provider.Table) (provider.OpenAIConfig, 
 	if cfg.Azure != nil && d.APIVersion != "" {
 		cfg.Azure.APIVersion = d.APIVersion
 	}
-	if h, ok := d.Extra["extra_headers"].(map[string]any); ok {
-		cfg.Headers = make(map[string]string, len(h))
-		for k, v := range h {
-			s, ok := v.(string)
-			if !ok {
-				return provider.OpenAIConfig{}, fmt.Errorf("%w: extra_headers[%q] is not a string", provider.ErrInvalidConfig, k)
-			}
-			cfg.Headers[k] = s
-		}
+	if cfg.Headers, err = d.extraHeaders(); err != nil {
+		return provider.OpenAIConfig{}, err
 	}
 	return cfg, nil
 }
@@ -102,7 +158,7 @@ func openAIBase(prov, base string) string {
 }
 
 // RouterConfig converts c into the router's Config, building every
-// deployment's Provider with newProvider (nil: OpenAIProviders(nil, nil)).
+// deployment's Provider with newProvider (nil: Providers(nil, nil, nil)).
 // It fails, naming each deployment whose provider could not be built, and
 // then closes the providers it did build.
 //
@@ -115,7 +171,7 @@ func openAIBase(prov, base string) string {
 // general_settings belong to the server.
 func (c *Config) RouterConfig(newProvider ProviderFunc) (router.Config, error) {
 	if newProvider == nil {
-		newProvider = OpenAIProviders(nil, nil)
+		newProvider = Providers(nil, nil, nil)
 	}
 	rt := c.Router
 	out := router.Config{

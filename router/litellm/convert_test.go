@@ -204,7 +204,7 @@ func TestConfigsRouterConfig(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			rc, err := c.RouterConfig(nil)
+			rc, err := c.RouterConfig(Providers(nil, nil, fakeNatives(t)))
 			if err != nil {
 				t.Fatal(err)
 			}

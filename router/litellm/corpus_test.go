@@ -67,20 +67,14 @@ var corpus = map[string]struct{ plain, skip outcome }{
 		refused(ErrUnknownProvider, `model_list[3] "mistral-7b-instruct"`, `"mistralai"`),
 		refused(ErrUnknownProvider, `model_list[3] "mistral-7b-instruct"`, `"mistralai"`),
 	},
-	"example_config_yaml__oai_misc_config.yaml": {
-		refused(ErrUnsupported, `model_list[4] "bedrock/batch-us.anthropic.claude-haiku-4-5-20251001-v1:0"`, `provider "bedrock"`),
-		loadsSkipping(4, 1),
-	},
+	"example_config_yaml__oai_misc_config.yaml": {loads(5), loads(5)},
 	"example_config_yaml__otel_test_config.yaml": {
 		refused(ErrUnsupported, `model_list[2] "rerank-english-v3.0"`, `provider "cohere"`),
 		loadsSkipping(3, 1),
 	},
 	"example_config_yaml__pass_through_config.yaml": {loads(7), loads(7)},
 	"included_models.yaml":                          {loads(1), loads(1)},
-	"litellm_proxy___new_secret_config.yaml": {
-		refused(ErrUnsupported, `model_list[0] "fake-claude-endpoint"`, `provider "bedrock" (inferred`, `model_list[1] "gemini-vision"`, `provider "vertex_ai"`),
-		loadsSkipping(2, 2),
-	},
+	"litellm_proxy___new_secret_config.yaml":        {loads(4), loads(4)},
 	"litellm_proxy__proxy_config.yaml": {
 		refused(ErrSyntax, "proxy_config.yaml:25:", "invalid YAML"),
 		refused(ErrSyntax, "proxy_config.yaml:25:", "invalid YAML"),
@@ -92,18 +86,15 @@ var corpus = map[string]struct{ plain, skip outcome }{
 	},
 	"tests_batches_tests_local-litellm__litellm-config.yaml": {loads(7), loads(7)},
 	"tests_e2e_claude_code__test_config.yaml": {
-		refused(ErrUnsupported, `model_list[3] "claude-haiku-4-5-bedrock-invoke"`, `provider "bedrock"`,
-			`model_list[9] "claude-haiku-4-5-vertex"`, `provider "vertex_ai"`, `model_list[12] "claude-haiku-4-5-azure"`, `provider "azure_ai"`),
-		loadsSkipping(3, 12),
+		refused(ErrUnsupported, `model_list[9] "claude-haiku-4-5-vertex"`, `Anthropic models on Vertex AI`,
+			`model_list[12] "claude-haiku-4-5-azure"`, `provider "azure_ai"`),
+		loadsSkipping(9, 6),
 	},
-	"tests_e2e_gateway__litellm-config.yml": {
-		refused(ErrUnsupported, `model_list[2] "gemini-2.5-flash-vertex"`, `provider "vertex_ai"`, `model_list[12] "bedrock-realtime"`, `provider "bedrock"`),
-		loadsSkipping(11, 3),
-	},
-	"tests_integration__proxy_config.yaml": {loads(0), loads(0)},
+	"tests_e2e_gateway__litellm-config.yml": {loads(14), loads(14)},
+	"tests_integration__proxy_config.yaml":  {loads(0), loads(0)},
 	"tests_local_testing_test_configs__test_config_no_auth.yaml": {
-		refused(ErrUnsupported, `model_list[16] "dall-e-2"`, `"azure/"`, `model_list[19] "amazon-embeddings"`, `provider "bedrock" (inferred`),
-		loadsSkipping(19, 2),
+		refused(ErrUnsupported, `model_list[16] "dall-e-2"`, `"azure/"`),
+		loadsSkipping(20, 1),
 	},
 	"tests_local_testing_test_configs__test_custom_logger.yaml": {loads(3), loads(3)},
 	"tests_proxy_unit_tests_example_config_yaml__config_with_env_vars.yaml": {

@@ -52,11 +52,22 @@
 // bedrock; gemini-… is vertex_ai, as in LiteLLM (write gemini/… for Google
 // AI Studio). custom_llm_provider, when given, names the provider instead.
 //
-// modelroute calls only OpenAI-compatible endpoints, those of the prefixes in
-// its provider table (provider.DefaultTable, or the table given with
-// WithTable). A deployment of any other LiteLLM provider (bedrock, vertex_ai,
-// sagemaker, cohere, azure_ai, text-completion-openai, auto_router, …) is an
-// ErrUnsupported error naming the entry and the provider, unless
+// modelroute calls the native APIs of anthropic (the Messages API), bedrock
+// (Converse) and vertex_ai, and the OpenAI-compatible endpoints of the
+// prefixes in its provider table (provider.DefaultTable, or the table given
+// with WithTable; gemini/ is Google AI Studio's OpenAI-compatible
+// endpoint). Native deployments read their own litellm_params into typed
+// fields: aws_region_name (else AWS_REGION_NAME), aws_access_key_id,
+// aws_secret_access_key and aws_session_token for bedrock; vertex_project
+// (else VERTEXAI_PROJECT), vertex_location (else VERTEXAI_LOCATION) and
+// vertex_credentials (a key's JSON, a path, or a map) for vertex_ai; left
+// out, credentials come from the AWS chain and Application Default
+// Credentials. LiteLLM's route segments (bedrock/converse/…,
+// bedrock/invoke/…) are not sent upstream. Claude on Vertex AI
+// (vertex_ai/claude-…) is not served. A deployment of any other LiteLLM
+// provider (sagemaker, cohere, azure_ai, text-completion-openai,
+// auto_router, …) is an ErrUnsupported error naming the entry and the
+// provider, unless
 // WithSkipUnsupported is given: then it is left out and named in a Warning,
 // as is every alias or fallback that only reached it. A prefix LiteLLM does
 // not define ("mistralai/…") is ErrUnknownProvider. Nothing is dropped
@@ -80,9 +91,14 @@
 // # Building a router
 //
 // Config.RouterConfig turns a Config into a router.Config, building each
-// deployment's provider.Provider (by default with provider.NewOpenAI, see
-// OpenAIProviders and Deployment.OpenAIConfig). Aliases go to the
-// alias.Registry given to router.New.
+// deployment's provider.Provider with a ProviderFunc; by default
+// Providers(nil, nil, nil): anthropic deployments get package
+// provider/anthropic (Deployment.AnthropicConfig), the others
+// provider.NewOpenAI (OpenAIProviders, Deployment.OpenAIConfig). bedrock and
+// vertex_ai deployments need the ProviderFunc of their own packages
+// (provider/bedrock, provider/google), given to Providers: this package does
+// not import their SDKs. Aliases go to the alias.Registry given to
+// router.New.
 //
 // # Errors and secrets
 //

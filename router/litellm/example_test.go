@@ -73,12 +73,12 @@ func ExampleParse() {
 func ExampleParse_errors() {
 	config := `
 model_list:
-  - model_name: claude
-    litellm_params: {model: bedrock/anthropic.claude-v2}
+  - model_name: llama2
+    litellm_params: {model: sagemaker/jumpstart-llama-2}
   - model_name: llama
     litellm_params: {model: openai/llama-3, api_base: http://localhost:8000/v1, api_key: os.environ/LLAMA_KEY, weight: -1}
 router_settings:
-  model_group_alias: {llama: claude}
+  model_group_alias: {llama: llama2}
 `
 	noEnv := func(string) (string, bool) { return "", false }
 	_, err := litellm.Parse([]byte(config), "config.yaml", litellm.WithEnv(noEnv))
@@ -86,16 +86,16 @@ router_settings:
 	fmt.Println(errors.Is(err, litellm.ErrUnsupported), errors.Is(err, litellm.ErrEnv))
 
 	// Skipping what modelroute cannot call names each skipped deployment.
-	config = "model_list:\n  - model_name: claude\n    litellm_params: {model: bedrock/anthropic.claude-v2}\n"
+	config = "model_list:\n  - model_name: llama2\n    litellm_params: {model: sagemaker/jumpstart-llama-2}\n"
 	cfg, _ := litellm.Parse([]byte(config), "config.yaml", litellm.WithSkipUnsupported())
 	fmt.Println(len(cfg.Deployments), "deployments;", cfg.Warnings[0])
 	// Output:
-	// litellm: config.yaml:4: model_list[0] "claude": litellm_params.model: provider "bedrock" of model "bedrock/anthropic.claude-v2" is not supported: it needs AWS SigV4 signing and the Bedrock API, and modelroute calls only OpenAI-compatible endpoints (load with WithSkipUnsupported to skip it)
+	// litellm: config.yaml:4: model_list[0] "llama2": litellm_params.model: provider "sagemaker" of model "sagemaker/jumpstart-llama-2" is not supported: it needs AWS SigV4 signing and the SageMaker API, and modelroute calls only OpenAI-compatible endpoints and the native APIs of anthropic, bedrock and vertex_ai (load with WithSkipUnsupported to skip it)
 	// litellm: config.yaml:6: model_list[1] "llama": litellm_params.api_key: environment variable LLAMA_KEY is not set (os.environ/LLAMA_KEY)
 	// litellm: config.yaml:6: model_list[1] "llama": litellm_params.weight: must not be negative (got -1)
 	// litellm: config.yaml:8: router_settings.model_group_alias.llama: alias "llama" has the name of a model_list group and would hide it
 	// true true
-	// 0 deployments; config.yaml:3: model_list[0] "claude": litellm_params.model: deployment skipped: provider "bedrock" of model "bedrock/anthropic.claude-v2" is not supported: it needs AWS SigV4 signing and the Bedrock API, and modelroute calls only OpenAI-compatible endpoints
+	// 0 deployments; config.yaml:3: model_list[0] "llama2": litellm_params.model: deployment skipped: provider "sagemaker" of model "sagemaker/jumpstart-llama-2" is not supported: it needs AWS SigV4 signing and the SageMaker API, and modelroute calls only OpenAI-compatible endpoints and the native APIs of anthropic, bedrock and vertex_ai
 }
 
 func ExampleConfig_RouterConfig() {

@@ -193,10 +193,10 @@ func TestErrors(t *testing.T) {
 			ErrUnknownProvider, []string{"litellm_params.custom_llm_provider", `"nope"`}},
 		{"bare name not inferable", "", "model_list:\n  - model_name: m\n    litellm_params: {model: llama-3-70b}\n",
 			ErrUnknownProvider, []string{`model_list[0] "m"`, `bare model "llama-3-70b"`, "provider/model"}},
-		{"unsupported provider", "", "model_list:\n  - model_name: b\n    litellm_params: {model: bedrock/anthropic.claude-v2}\n",
-			ErrUnsupported, []string{`model_list[0] "b"`, `provider "bedrock"`, "WithSkipUnsupported"}},
-		{"bare gemini is vertex", "", "model_list:\n  - model_name: g\n    litellm_params: {model: gemini-1.5-pro}\n",
-			ErrUnsupported, []string{`provider "vertex_ai" (inferred`, "gemini/gemini-1.5-pro"}},
+		{"unsupported provider", "", "model_list:\n  - model_name: b\n    litellm_params: {model: sagemaker/jumpstart-llama}\n",
+			ErrUnsupported, []string{`model_list[0] "b"`, `provider "sagemaker"`, "WithSkipUnsupported"}},
+		{"claude on vertex", "", "model_list:\n  - model_name: c\n    litellm_params: {model: vertex_ai/claude-3-5-sonnet@20240620}\n",
+			ErrUnsupported, []string{`model_list[0] "c"`, "Anthropic models on Vertex AI", "anthropic/"}},
 		{"empty azure deployment", "", "model_list:\n  - model_name: d\n    litellm_params: {model: azure/, api_base: https://x}\n",
 			ErrUnsupported, []string{`model_list[0] "d"`, `"azure/"`}},
 		{"azure without api_base", "", "model_list:\n  - model_name: d\n    litellm_params: {model: azure/dep}\n",
@@ -305,7 +305,7 @@ func TestAllProblemsReported(t *testing.T) {
   - model_name: a
     litellm_params: {model: openai/x, weight: -1}
   - model_name: b
-    litellm_params: {model: bedrock/y}
+    litellm_params: {model: cohere/y}
   - model_name: c
     litellm_params: {model: openai/z, api_key: os.environ/UNSET}
 router_settings:
@@ -413,6 +413,16 @@ func TestProviders(t *testing.T) {
 		{"claude-3-haiku-20240307", "", "anthropic", "claude-3-haiku-20240307"},
 		{"meta-llama/Llama-3-70b", "openai", "openai", "meta-llama/Llama-3-70b"},
 		{"azure/gpt-5", "azure", "azure", "gpt-5"},
+		{"anthropic/claude-3-opus-20240229", "", "anthropic", "claude-3-opus-20240229"},
+		{"bedrock/anthropic.claude-3-opus-20240229-v1:0", "", "bedrock", "anthropic.claude-3-opus-20240229-v1:0"},
+		{"bedrock/converse/meta.llama3-70b-instruct-v1:0", "", "bedrock", "meta.llama3-70b-instruct-v1:0"},
+		{"bedrock/invoke/us.anthropic.claude-3-5-sonnet-20240620-v1:0", "", "bedrock", "us.anthropic.claude-3-5-sonnet-20240620-v1:0"},
+		{"amazon.titan-embed-text-v1", "", "bedrock", "amazon.titan-embed-text-v1"},
+		{"anthropic.claude-3-sonnet-20240229-v1:0", "", "bedrock", "anthropic.claude-3-sonnet-20240229-v1:0"},
+		{"us.anthropic.claude-3-5-sonnet-20240620-v1:0", "", "bedrock", "us.anthropic.claude-3-5-sonnet-20240620-v1:0"},
+		{"gemini-pro", "", "vertex_ai", "gemini-pro"},
+		{"vertex_ai/gemini-1.5-pro", "", "vertex_ai", "gemini-1.5-pro"},
+		{"gemini/gemini-pro", "", "gemini", "gemini-pro"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
@@ -431,7 +441,7 @@ func TestProviders(t *testing.T) {
 			}
 		})
 	}
-	for _, bare := range []string{"amazon.titan-embed-text-v1", "anthropic.claude-3-sonnet-20240229-v1:0", "us.anthropic.claude-3-5-sonnet-20240620-v1:0", "gemini-pro", "gpt-3.5-turbo-instruct", "command-r"} {
+	for _, bare := range []string{"gpt-3.5-turbo-instruct", "command-r"} {
 		t.Run(bare, func(t *testing.T) {
 			config := "model_list:\n  - model_name: g\n    litellm_params: {model: " + bare + "}\n"
 			_, err := Parse([]byte(config), "c.yaml")
@@ -449,9 +459,9 @@ func TestSkipUnsupported(t *testing.T) {
   - model_name: mixed
     litellm_params: {model: openai/y, api_key: k}
   - model_name: mixed
-    litellm_params: {model: vertex_ai/gemini-pro}
+    litellm_params: {model: sagemaker/llama}
   - model_name: gone
-    litellm_params: {model: bedrock/anthropic.claude-v2}
+    litellm_params: {model: cohere/command-r}
 router_settings:
   model_group_alias: {to-gone: gone, to-alias: to-gone, to-mixed: mixed}
   fallbacks: [{ok: [gone, mixed]}, {gone: [ok]}]
@@ -475,8 +485,8 @@ router_settings:
 	}
 	text := warningsText(c)
 	for _, s := range []string{
-		`c.yaml:7: model_list[2] "mixed": litellm_params.model: deployment skipped: provider "vertex_ai"`,
-		`c.yaml:9: model_list[3] "gone": litellm_params.model: deployment skipped: provider "bedrock"`,
+		`c.yaml:7: model_list[2] "mixed": litellm_params.model: deployment skipped: provider "sagemaker"`,
+		`c.yaml:9: model_list[3] "gone": litellm_params.model: deployment skipped: provider "cohere"`,
 		`router_settings.model_group_alias.to-gone: alias "to-gone" removed: every deployment of "gone" was skipped`,
 		`router_settings.model_group_alias.to-alias: alias "to-alias" removed: every deployment of "gone" was skipped`,
 		`router_settings.fallbacks[0].ok: fallback "gone" removed`,

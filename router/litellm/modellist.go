@@ -42,6 +42,8 @@ var typedParams = []string{
 	"model", "custom_llm_provider", "api_base", "api_key", "api_version", "organization",
 	"weight", "rpm", "tpm", "order", "timeout", "stream_timeout", "max_parallel_requests",
 	"tags", "input_cost_per_token", "output_cost_per_token", "base_model",
+	"aws_region_name", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+	"vertex_project", "vertex_location", "vertex_credentials",
 }
 
 // servedModes are the model_info.mode values modelroute routes requests for.
@@ -185,6 +187,9 @@ func (l *loader) deployment(s scope, n *yaml.Node) {
 			d.InputCostPerToken, _ = l.num(s, key, p.v)
 		case "output_cost_per_token":
 			d.OutputCostPerToken, _ = l.num(s, key, p.v)
+		case "aws_region_name", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+			"vertex_project", "vertex_location", "vertex_credentials":
+			l.nativeParam(s, key, p, d)
 		default:
 			unused = append(unused, p.key)
 			if d.Extra == nil {
@@ -201,6 +206,9 @@ func (l *loader) deployment(s scope, n *yaml.Node) {
 		l.warn(s.at(paramsN, "litellm_params"), "not used by modelroute, kept in Deployment.Extra: %s", strings.Join(unused, ", "))
 	}
 	l.providerDefaults(s, paramsN, d, info, pv)
+	if info.native {
+		l.nativeDefaults(d)
+	}
 
 	if infoN != nil {
 		l.modelInfo(s, infoN, e)
@@ -248,6 +256,9 @@ func (l *loader) provider(s scope, at *yaml.Node, d *Deployment, custom string) 
 		d.Provider, d.UpstreamModel, inferred = p, d.Model, true
 	}
 	info, known := l.lookupProvider(d.Provider)
+	if info.native {
+		d.UpstreamModel = nativeUpstream(d.Provider, d.UpstreamModel)
+	}
 	if !known {
 		if custom != "" {
 			loc.Key = "litellm_params.custom_llm_provider"
@@ -261,11 +272,10 @@ func (l *loader) provider(s scope, at *yaml.Node, d *Deployment, custom string) 
 	}
 	var reason string
 	switch {
-	case !info.openAI:
-		reason = fmt.Sprintf("provider %q%s of model %q is not supported: it needs %s, and modelroute calls only OpenAI-compatible endpoints", d.Provider, how, d.Model, info.why)
-		if d.Provider == "vertex_ai" && inferred {
-			reason += fmt.Sprintf("; write gemini/%s for Google AI Studio", d.Model)
-		}
+	case !info.served():
+		reason = fmt.Sprintf("provider %q%s of model %q is not supported: it needs %s, and modelroute calls only OpenAI-compatible endpoints and the native APIs of %s", d.Provider, how, d.Model, info.why, nativeNames())
+	case info.native && nativeUnsupported(d) != "":
+		reason = fmt.Sprintf("model %q is not supported: %s", d.Model, nativeUnsupported(d))
 	case strings.TrimSpace(d.UpstreamModel) == "":
 		reason = fmt.Sprintf("model %q names no model or deployment after the provider prefix (LiteLLM's legacy Azure DALL-E 2 form), which modelroute cannot route", d.Model)
 	default:
@@ -307,7 +317,7 @@ func (l *loader) providerDefaults(s scope, paramsN *yaml.Node, d *Deployment, in
 			}
 			l.fail(loc, ErrInvalid, "must be an http:// or https:// URL with a host")
 		}
-	case spec.BaseURL == "":
+	case spec.BaseURL == "" && !info.native:
 		msg := "needs api_base"
 		if spec.BaseURLEnv != "" {
 			msg += " (or " + spec.BaseURLEnv + " set)"

@@ -1,8 +1,11 @@
 package litellm
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/modelroute/modelroute/provider"
 )
@@ -12,17 +15,26 @@ type providerInfo struct {
 	// openAI: the provider table serves it through an OpenAI-compatible
 	// endpoint described by spec.
 	openAI bool
+	// native: modelroute speaks the provider's own API (see nativeSpecs);
+	// spec names its key variable and default base URL, if it has them.
+	native bool
 	spec   provider.Spec
 	// why names what an unsupported provider needs instead.
 	why string
 }
 
+// served reports whether modelroute can call the provider.
+func (i providerInfo) served() bool { return i.openAI || i.native }
+
 // lookupProvider reports what modelroute knows of a LiteLLM provider prefix:
-// the prefixes of the provider table (WithTable, default
-// provider.DefaultTable) are served; the other prefixes LiteLLM defines are
-// known but unsupported; known is false for anything else ("mistralai",
-// "siliconflow", …).
+// the native providers (nativeSpecs) and the prefixes of the provider table
+// (WithTable, default provider.DefaultTable) are served; the other prefixes
+// LiteLLM defines are known but unsupported; known is false for anything
+// else ("mistralai", "siliconflow", …).
 func (l *loader) lookupProvider(prefix string) (info providerInfo, known bool) {
+	if spec, ok := nativeSpecs[prefix]; ok {
+		return providerInfo{native: true, spec: spec}, true
+	}
 	if spec, ok := l.o.table.Lookup(prefix); ok {
 		return providerInfo{openAI: true, spec: spec}, true
 	}
@@ -39,12 +51,9 @@ const notInTable = "an entry in modelroute's provider table (add one with provid
 // litellmOnly are provider prefixes LiteLLM defines that the default
 // provider table does not serve, with what each needs.
 var litellmOnly = map[string]string{
-	"bedrock":                   "AWS SigV4 signing and the Bedrock API",
-	"bedrock_converse":          "AWS SigV4 signing and the Bedrock API",
 	"sagemaker":                 "AWS SigV4 signing and the SageMaker API",
 	"sagemaker_chat":            "AWS SigV4 signing and the SageMaker API",
-	"vertex_ai":                 "Google Cloud credentials and the Vertex AI API",
-	"vertex_ai_beta":            "Google Cloud credentials and the Vertex AI API",
+	"vertex_ai_beta":            "Google Cloud credentials and the Vertex AI beta API",
 	"azure_ai":                  "the Azure AI Foundry model API",
 	"azure_text":                "the legacy completions API",
 	"text-completion-openai":    "the legacy completions API",
@@ -83,6 +92,32 @@ var litellmOnly = map[string]string{
 	"anyscale":                  notInTable,
 }
 
+// Native provider prefixes: modelroute speaks their own APIs (packages
+// provider/anthropic, provider/bedrock and provider/google), so they need
+// no OpenAI-compatible endpoint. The ProviderFunc given to RouterConfig
+// builds them; see Providers.
+const (
+	PrefixAnthropic = "anthropic"
+	PrefixBedrock   = "bedrock"
+	PrefixVertexAI  = "vertex_ai"
+)
+
+// nativeSpecs are the native providers, with the key variable and default
+// base URL the loader fills in and checks. Read-only.
+var nativeSpecs = map[string]provider.Spec{
+	PrefixAnthropic: {Prefix: PrefixAnthropic, BaseURL: "https://api.anthropic.com", KeyEnv: "ANTHROPIC_API_KEY"},
+	// Credentials come from the AWS chain and Application Default
+	// Credentials, the endpoint from the region and project.
+	PrefixBedrock:  {Prefix: PrefixBedrock},
+	PrefixVertexAI: {Prefix: PrefixVertexAI},
+}
+
+// nativeRoutes are the route segments LiteLLM allows after a native prefix
+// ("bedrock/converse/MODEL"); they are not part of the upstream model.
+var nativeRoutes = map[string][]string{
+	PrefixBedrock: {"converse/", "invoke/"},
+}
+
 var (
 	// reOpenAISeries matches OpenAI's o-series: o1, o1-preview, o3-mini, o4-mini.
 	reOpenAISeries = regexp.MustCompile(`^o[0-9]+(-|$)`)
@@ -118,4 +153,106 @@ func inferProvider(model string) (prefix string, ok bool) {
 		return "cohere_chat", true
 	}
 	return "", false
+}
+
+// nativeNames lists the native providers, for messages.
+func nativeNames() string { return "anthropic, bedrock and vertex_ai" }
+
+// nativeUpstream returns the upstream model of a native deployment:
+// without a LiteLLM route segment ("converse/anthropic.claude-…" →
+// "anthropic.claude-…").
+func nativeUpstream(prefix, model string) string {
+	for _, r := range nativeRoutes[prefix] {
+		if rest, ok := strings.CutPrefix(model, r); ok && rest != "" {
+			return rest
+		}
+	}
+	return model
+}
+
+// nativeUnsupported says why a model of a native provider cannot be served
+// ("" when it can).
+func nativeUnsupported(d *Deployment) string {
+	if d.Provider == PrefixVertexAI && strings.HasPrefix(strings.ToLower(d.UpstreamModel), "claude") {
+		return "Anthropic models on Vertex AI are served by Vertex's rawPredict API, not the OpenAI-compatible endpoint modelroute calls for vertex_ai (use anthropic/… or bedrock/… for Claude)"
+	}
+	return ""
+}
+
+// nativeParams are the litellm_params of native providers, with the provider
+// each belongs to. Read-only.
+var nativeParams = map[string]string{
+	"aws_region_name":       PrefixBedrock,
+	"aws_access_key_id":     PrefixBedrock,
+	"aws_secret_access_key": PrefixBedrock,
+	"aws_session_token":     PrefixBedrock,
+	"vertex_project":        PrefixVertexAI,
+	"vertex_location":       PrefixVertexAI,
+	"vertex_credentials":    PrefixVertexAI,
+}
+
+// nativeParam reads one of nativeParams into d, resolving os.environ/NAME.
+// vertex_credentials may be a string (a service account key's JSON, or the
+// path of its file) or a map (the key itself), kept as JSON. A parameter
+// of another provider is kept all the same, with a warning.
+func (l *loader) nativeParam(s scope, key string, p pair, d *Deployment) {
+	var (
+		val string
+		ok  bool
+	)
+	if v := deref(p.v); p.key == "vertex_credentials" && v != nil && v.Kind == yaml.MappingNode {
+		var m any
+		if m, ok = l.anyValue(s, key, p.v); !ok {
+			return
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			l.fail(s.at(p.v, key), ErrInvalid, "cannot be written as JSON: %v", err)
+			return
+		}
+		val = string(b)
+	} else if val, ok = l.str(s, key, p.v, true); !ok {
+		return
+	}
+	switch p.key {
+	case "aws_region_name":
+		d.AWSRegion = val
+	case "aws_access_key_id":
+		d.AWSAccessKeyID = val
+	case "aws_secret_access_key":
+		d.AWSSecretAccessKey = val
+	case "aws_session_token":
+		d.AWSSessionToken = val
+	case "vertex_project":
+		d.VertexProject = val
+	case "vertex_location":
+		d.VertexLocation = val
+	case "vertex_credentials":
+		d.VertexCredentials = val
+	}
+	if owner := nativeParams[p.key]; owner != d.Provider {
+		l.warn(s.at(p.k, key), "used only by %s deployments, not by %s ones", owner, d.Provider)
+	}
+}
+
+// nativeDefaults fills what a native deployment leaves out from LiteLLM's
+// variables: AWS_REGION_NAME for bedrock's region (the AWS chain reads
+// AWS_REGION itself), VERTEXAI_PROJECT and VERTEXAI_LOCATION for
+// vertex_ai's. Credentials are left to the AWS chain and Application
+// Default Credentials.
+func (l *loader) nativeDefaults(d *Deployment) {
+	fill := func(dst *string, env string) {
+		if *dst == "" {
+			if v, ok := l.lookupEnv(env); ok {
+				*dst = v
+			}
+		}
+	}
+	switch d.Provider {
+	case PrefixBedrock:
+		fill(&d.AWSRegion, "AWS_REGION_NAME")
+	case PrefixVertexAI:
+		fill(&d.VertexProject, "VERTEXAI_PROJECT")
+		fill(&d.VertexLocation, "VERTEXAI_LOCATION")
+	}
 }
