@@ -127,10 +127,11 @@ var testdataConfigs = map[string]struct {
 	"unknown-keys.yaml":         {plain: loads(1), skip: loads(1)},
 	"nested-include-inner.yaml": {plain: loads(1), skip: loads(1)},
 	"unsupported.yaml": {
-		plain: refused(ErrUnsupported, `model_list[1] "on-bedrock"`, `provider "bedrock"`, `model_list[2] "on-vertex"`, `provider "vertex_ai"`,
+		plain: refused(ErrUnsupported, `model_list[1] "on-sagemaker"`, `provider "sagemaker"`, `model_list[2] "claude-on-vertex"`, `Anthropic models on Vertex AI`,
 			`model_list[3] "rerank"`, `provider "cohere"`, `model_list[4] "legacy"`, `provider "text-completion-openai"`),
 		skip: loadsSkipping(1, 4),
 	},
+	"native.yaml": {plain: loads(5), skip: loads(5)},
 	"unknown-provider.yaml": {
 		plain: refused(ErrUnknownProvider, `model_list[1] "mistral"`, `"mistralai"`),
 		skip:  refused(ErrUnknownProvider, `model_list[1] "mistral"`, `"mistralai"`),
