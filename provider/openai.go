@@ -104,6 +104,8 @@ type OpenAI struct {
 	client *openai.Client
 	doer   *doer
 	owned  *http.Client // the client built by NewOpenAI, or nil
+
+	skipDrain atomic.Int64 // streams to close without draining their body (drain.go)
 }
 
 var (
@@ -392,6 +394,7 @@ type openAIStream struct {
 	finished bool  // a chunk carried a finish_reason
 	err      error // sticky: returned by every Recv after the first failure
 	closed   atomic.Bool
+	ended    atomic.Bool // next returned io.EOF after "data: [DONE]": the body is no longer read
 }
 
 // next returns the next chunk's JSON, valid until the next call. A chunk
@@ -418,6 +421,7 @@ func (s *openAIStream) next() ([]byte, error) {
 	if err == io.EOF {
 		if s.finished || s.ev.done {
 			s.err = io.EOF
+			s.ended.Store(s.ev.done)
 			return nil, io.EOF
 		}
 		err = fmt.Errorf("stream ended before it finished: %w", io.ErrUnexpectedEOF)
@@ -470,6 +474,9 @@ func (s *openAIStream) Ready() bool { return s.err != nil || s.ev.ready() }
 func (s *openAIStream) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.ended.Load() {
+		s.drain()
 	}
 	return s.s.Close()
 }
