@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,14 +62,25 @@ func TestLiteLLMAliasScenario(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newChecker(t, WithTargetGrantsImplyAliases(tc.implyTargets))
-			c.SetAliasTargets(map[string]string{qwenAlias: qwenGroup})
+			// What the router hands Allow: the names each one resolves to.
+			resolved := map[string][]string{qwenAlias: {qwenGroup}}
+			allow := func(key, name string) error {
+				return c.Allow(NewContext(t.Context(), "sha256-of-"+key+"-key"), name, resolved[name])
+			}
 			mustKey(t, c, Key{ID: "sha256-of-alias-only-key", Name: "alias-only", Models: []string{qwenAlias}})
 			mustKey(t, c, Key{ID: "sha256-of-group-only-key", Name: "group-only", Models: []string{qwenGroup}})
 
 			for _, ch := range tc.checks {
-				err := c.Authorize("sha256-of-"+ch.key+"-key", ch.name)
+				err := allow(ch.key, ch.name)
 				if got := errKind(err); got != ch.want {
-					t.Errorf("Authorize(%q, %q) = %v, want %s", ch.key, ch.name, err, ch.want)
+					t.Errorf("Allow(%q, %q) = %v, want %s", ch.key, ch.name, err, ch.want)
+				}
+				if !tc.implyTargets {
+					// Without the option the resolution does not matter:
+					// Authorize, given the name alone, decides the same.
+					if aerr := c.Authorize("sha256-of-"+ch.key+"-key", ch.name); errKind(aerr) != ch.want {
+						t.Errorf("Authorize(%q, %q) = %v, want %s", ch.key, ch.name, aerr, ch.want)
+					}
 				}
 				if err == nil {
 					continue
@@ -85,14 +97,22 @@ func TestLiteLLMAliasScenario(t *testing.T) {
 				}
 			}
 			for key, want := range tc.visible {
-				id := "sha256-of-" + key + "-key"
-				if diff := cmp.Diff(want, c.Visible(id, listing)); diff != "" {
-					t.Errorf("Visible(%q) (-want +got):\n%s", key, diff)
+				// The router's catalog lists a name iff Allow, handed
+				// the name's resolution, allows it.
+				var got []string
+				for _, n := range listing {
+					if allow(key, n) == nil {
+						got = append(got, n)
+					}
 				}
-				// Listed ⇒ usable: the bug was a listed name that could not be called.
-				for _, n := range c.Visible(id, listing) {
-					if err := c.Authorize(id, n); err != nil {
-						t.Errorf("Visible(%q) lists %q but Authorize says %v", key, n, err)
+				slices.Sort(got)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("listing for %q (-want +got):\n%s", key, diff)
+				}
+				if !tc.implyTargets {
+					id := "sha256-of-" + key + "-key"
+					if diff := cmp.Diff(want, slices.Sorted(slices.Values(c.Visible(id, listing)))); diff != "" {
+						t.Errorf("Visible(%q) (-want +got):\n%s", key, diff)
 					}
 				}
 			}
@@ -562,13 +582,16 @@ func TestKeyAliases(t *testing.T) {
 	mustKey(t, c, Key{ID: "k", TeamID: "t", Aliases: map[string]string{"my-fast": "groq/llama", "my-smart": "shared"}})
 	mustKey(t, c, Key{ID: "other", TeamID: "t"})
 
-	if target, ok := c.ResolveKeyAlias("k", "my-fast"); !ok || target != "groq/llama" {
-		t.Errorf("ResolveKeyAlias(k, my-fast) = %q, %v", target, ok)
+	if target, ok := c.CallerAlias(NewContext(t.Context(), "k"), "my-fast"); !ok || target != "groq/llama" {
+		t.Errorf("CallerAlias(k, my-fast) = %q, %v", target, ok)
 	}
 	for _, tc := range []struct{ key, name string }{{"k", "shared"}, {"other", "my-fast"}, {"nope", "my-fast"}} {
-		if target, ok := c.ResolveKeyAlias(tc.key, tc.name); ok {
-			t.Errorf("ResolveKeyAlias(%q, %q) = %q, true; want false", tc.key, tc.name, target)
+		if target, ok := c.CallerAlias(NewContext(t.Context(), tc.key), tc.name); ok {
+			t.Errorf("CallerAlias(%q, %q) = %q, true; want false", tc.key, tc.name, target)
 		}
+	}
+	if target, ok := c.CallerAlias(t.Context(), "my-fast"); ok {
+		t.Errorf("CallerAlias(no key in the context, my-fast) = %q, true; want false", target)
 	}
 	// The key may call its aliases (decided on the name it used), not their targets.
 	for _, tc := range []struct{ key, name, want string }{

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"context"
 	"slices"
 )
 
@@ -19,8 +20,10 @@ const (
 
 // decide is the single authorization decision. Authorize, Visible and
 // CheckKey are all built on it, so what is listed is exactly what may be
-// used. With byName false it decides on the key alone (CheckKey).
-func (c *Checker) decide(s *snapshot, k *keyEntry, name string, byName bool) verdict {
+// used. With byName false it decides on the key alone (CheckKey). target
+// is what name resolves to, "" when unknown; it is consulted only with
+// WithTargetGrantsImplyAliases.
+func (c *Checker) decide(s *snapshot, k *keyEntry, name, target string, byName bool) verdict {
 	if k == nil {
 		return denyUnknownKey
 	}
@@ -30,7 +33,7 @@ func (c *Checker) decide(s *snapshot, k *keyEntry, name string, byName bool) ver
 	if k.expires != 0 && c.clock().UnixNano() >= k.expires {
 		return denyExpired
 	}
-	if byName && !s.granted(k, name) {
+	if byName && !s.granted(k, name, target) {
 		return denyName
 	}
 	if k.overBudget(c.budgetNow(k)) != nil {
@@ -54,11 +57,11 @@ func (c *Checker) budgetNow(k *keyEntry) int64 {
 // the team's organization's; levels with empty lists are left out) allows
 // it. The decision is on name as requested; a registry alias's target is
 // consulted only with WithTargetGrantsImplyAliases.
-func (s *snapshot) granted(k *keyEntry, name string) bool {
+func (s *snapshot) granted(k *keyEntry, name, target string) bool {
 	if _, ok := k.aliases[name]; ok {
 		return true
 	}
-	return s.pathAllows(k.eff, k.levels, name)
+	return s.pathAllows(k.eff, k.levels, name, target)
 }
 
 // pathAllows applies the levels of a path. Without the target option it
@@ -66,21 +69,12 @@ func (s *snapshot) granted(k *keyEntry, name string) bool {
 // levels. With it, a level may allow a name through its target, which
 // does not distribute over the intersection, so the levels are applied one
 // by one.
-func (s *snapshot) pathAllows(eff *grantSet, levels []*grantSet, name string) bool {
-	if !s.implyTargets {
+func (s *snapshot) pathAllows(eff *grantSet, levels []*grantSet, name, target string) bool {
+	if !s.implyTargets || target == "" || target == name {
 		return eff == nil || eff.allows(name)
 	}
-	return s.levelsAllow(levels, name)
-}
-
-func (s *snapshot) levelsAllow(levels []*grantSet, name string) bool {
-	var target string
-	var hasTarget bool
-	if s.implyTargets {
-		target, hasTarget = s.aliasTargets[name]
-	}
 	for _, g := range levels {
-		if !levelAllows(g, name, target, hasTarget) {
+		if !levelAllows(g, name, target) {
 			return false
 		}
 	}
@@ -129,10 +123,54 @@ func (v verdict) err(k *keyEntry, name string, now int64) error {
 func (c *Checker) Authorize(keyID, requested string) error {
 	s := c.snap()
 	k := s.keys[keyID]
-	if v := c.decide(s, k, requested, true); v != allow {
+	if v := c.decide(s, k, requested, "", true); v != allow {
 		return v.err(k, requested, c.budgetNow(k))
 	}
 	return nil
+}
+
+// Allow is Authorize for a request the router has resolved: the Checker
+// is a router.Authorizer (WithAuthorizer). The key is the one ctx carries
+// (NewContext); a context without one is refused with ErrUnknownKey. The
+// decision is on requested, exactly as Authorize's; resolved, the names
+// requested leads to with the final target last, is consulted only with
+// WithTargetGrantsImplyAliases, to extend a grant on that target to
+// requested. Errors name requested and never a name of resolved.
+// Allocation-free when it allows.
+func (c *Checker) Allow(ctx context.Context, requested string, resolved []string) error {
+	keyID, ok := KeyFromContext(ctx)
+	if !ok {
+		return ErrUnknownKey
+	}
+	var target string
+	if len(resolved) > 0 {
+		target = resolved[len(resolved)-1]
+	}
+	s := c.snap()
+	k := s.keys[keyID]
+	if v := c.decide(s, k, requested, target, true); v != allow {
+		return v.err(k, requested, c.budgetNow(k))
+	}
+	return nil
+}
+
+// CallerAlias returns the target of name when it is one of the own
+// aliases (Key.Aliases) of the key ctx carries (NewContext): the Checker
+// is a router.CallerAliases, so the router resolves key aliases as the
+// first step of a request's one resolution. Key aliases are one hop; the
+// target is resolved by the registry as usual. Lock-free and
+// allocation-free.
+func (c *Checker) CallerAlias(ctx context.Context, name string) (target string, ok bool) {
+	keyID, ok := KeyFromContext(ctx)
+	if !ok {
+		return "", false
+	}
+	k := c.snap().keys[keyID]
+	if k == nil {
+		return "", false
+	}
+	target, ok = k.aliases[name]
+	return target, ok
 }
 
 // CheckKey reports whether the key could be used at all: ErrUnknownKey,
@@ -142,7 +180,7 @@ func (c *Checker) Authorize(keyID, requested string) error {
 func (c *Checker) CheckKey(keyID string) error {
 	s := c.snap()
 	k := s.keys[keyID]
-	if v := c.decide(s, k, "", false); v != allow {
+	if v := c.decide(s, k, "", "", false); v != allow {
 		return v.err(k, "", c.budgetNow(k))
 	}
 	return nil
@@ -159,12 +197,12 @@ func (c *Checker) CheckKey(keyID string) error {
 func (c *Checker) Visible(keyID string, names []string) []string {
 	s := c.snap()
 	k := s.keys[keyID]
-	if c.decide(s, k, "", false) != allow {
+	if c.decide(s, k, "", "", false) != allow {
 		return nil
 	}
 	var out []string
 	for _, n := range names {
-		if c.decide(s, k, n, true) == allow {
+		if c.decide(s, k, n, "", true) == allow {
 			out = append(out, n)
 		}
 	}
@@ -180,27 +218,12 @@ func (c *Checker) Visible(keyID string, names []string) []string {
 		if _, ok := listed[a]; ok {
 			continue
 		}
-		if c.decide(s, k, a, true) == allow {
+		if c.decide(s, k, a, "", true) == allow {
 			own = append(own, a)
 		}
 	}
 	slices.Sort(own)
 	return append(out, own...)
-}
-
-// ResolveKeyAlias returns the target of the key's own alias name, and
-// whether name is one. The gateway consults it after Authorize and before
-// the shared alias registry: the request is authorized on name (the key
-// may always call its own aliases) and routed to the target. Key aliases
-// are one hop; the target is resolved by the registry as usual. Lock-free
-// and allocation-free.
-func (c *Checker) ResolveKeyAlias(keyID, name string) (target string, ok bool) {
-	k := c.snap().keys[keyID]
-	if k == nil {
-		return "", false
-	}
-	target, ok = k.aliases[name]
-	return target, ok
 }
 
 // WhoCanUse returns, sorted, the IDs of the teams and of the keys whose
@@ -214,12 +237,12 @@ func (c *Checker) ResolveKeyAlias(keyID, name string) (target string, ok bool) {
 func (c *Checker) WhoCanUse(name string) (teams, keys []string) {
 	s := c.snap()
 	for id, t := range s.teams {
-		if s.pathAllows(t.eff, t.levels, name) {
+		if s.pathAllows(t.eff, t.levels, name, "") {
 			teams = append(teams, id)
 		}
 	}
 	for id, k := range s.keys {
-		if s.pathAllows(k.eff, k.levels, name) {
+		if s.pathAllows(k.eff, k.levels, name, "") {
 			keys = append(keys, id)
 		}
 	}

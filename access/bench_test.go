@@ -77,28 +77,27 @@ func BenchmarkAuthorize(b *testing.B) {
 	}
 }
 
-// BenchmarkAuthorizeImplyTargets is the same key with
-// WithTargetGrantsImplyAliases on: the levels are applied one by one, and
-// an alias is allowed through its target's grant.
-func BenchmarkAuthorizeImplyTargets(b *testing.B) {
+// BenchmarkAllowImplyTargets is the same key through Allow (as the router
+// calls it) with WithTargetGrantsImplyAliases on: the levels are applied
+// one by one, and an alias is allowed through its target's grant.
+func BenchmarkAllowImplyTargets(b *testing.B) {
 	c, keyID := benchChecker(b, WithTargetGrantsImplyAliases(true))
-	targets := map[string]string{}
-	for i := range 200 {
-		targets[fmt.Sprintf("alias-%d", i)] = fmt.Sprintf("model-group-%d", i%60)
-	}
-	c.SetAliasTargets(targets)
-	for _, bc := range []struct{ name, model string }{
-		{"exact", "model-group-7"},
-		{"alias-via-target", "alias-67"}, // → model-group-7
+	ctx := NewContext(context.Background(), keyID)
+	for _, bc := range []struct {
+		name, model string
+		resolved    []string
+	}{
+		{"exact", "model-group-7", nil},
+		{"alias-via-target", "alias-67", []string{"model-group-7"}},
 	} {
-		if err := c.Authorize(keyID, bc.model); err != nil {
+		if err := c.Allow(ctx, bc.model, bc.resolved); err != nil {
 			b.Fatalf("%s: %v", bc.name, err)
 		}
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := c.Authorize(keyID, bc.model); err != nil {
+					if err := c.Allow(ctx, bc.model, bc.resolved); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -114,8 +113,13 @@ func TestAuthorizeDoesNotAllocate(t *testing.T) {
 			t.Errorf("Authorize(%q) allocates %v times, want 0", model, n)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { _, _ = c.ResolveKeyAlias(keyID, "x") }); n != 0 {
-		t.Errorf("ResolveKeyAlias allocates %v times, want 0", n)
+	ctx := NewContext(context.Background(), keyID)
+	if n := testing.AllocsPerRun(100, func() { _, _ = c.CallerAlias(ctx, "x") }); n != 0 {
+		t.Errorf("CallerAlias allocates %v times, want 0", n)
+	}
+	resolved := []string{"model-group-7"}
+	if n := testing.AllocsPerRun(100, func() { _ = c.Allow(ctx, "model-group-7", resolved) }); n != 0 {
+		t.Errorf("Allow allocates %v times, want 0", n)
 	}
 	if n := testing.AllocsPerRun(100, func() { _ = c.RecordSpend(keyID, 1e-9) }); n != 0 {
 		t.Errorf("RecordSpend allocates %v times, want 0", n)

@@ -13,7 +13,7 @@ import (
 // Checker decides which names a key may use, and holds the keys, teams,
 // organizations and access groups it decides from. Create it with New.
 //
-// Reads (Authorize, Visible, CheckKey, ResolveKeyAlias, RecordSpend, Get…,
+// Reads (Authorize, Visible, CheckKey, Allow, CallerAlias, RecordSpend, Get…,
 // List…, WhoCanUse) are lock-free: they load an immutable snapshot that
 // writers rebuild and publish atomically. Writes are serialized and
 // persisted through the Store before they become visible.
@@ -51,10 +51,12 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // model-group-1. It is off by default, so that a grant on a group grants
 // exactly that group, and a grant on an alias exactly that alias.
 //
-// The Checker does not know the registry: the caller feeds the relation
-// with SetAliasTargets, and keeps it current. The option applies at every
-// level (key, team, organization): a level allows an alias if it grants the
-// alias or its target.
+// The Checker does not know the registry: it learns what a name resolves
+// to from the router, which hands it the resolution of each request (Allow)
+// and of each name it lists. Authorize and Visible, which are given names
+// alone, decide on the names only. The option applies at every level (key,
+// team, organization): a level allows an alias if it grants the alias or
+// its target.
 func WithTargetGrantsImplyAliases(on bool) Option {
 	return func(o *options) { o.implyTargets = on }
 }
@@ -83,7 +85,7 @@ func New(ctx context.Context, opts ...Option) (*Checker, error) {
 		return nil, fmt.Errorf("access: load: %w", err)
 	}
 	c := &Checker{store: o.store, now: o.now, implyTargets: o.implyTargets}
-	c.cur.Store(build(nil, d, 0, nil, o.implyTargets, c.clock().UnixNano()))
+	c.cur.Store(build(nil, d, 0, o.implyTargets, c.clock().UnixNano()))
 	return c, nil
 }
 
@@ -120,8 +122,7 @@ type snapshot struct {
 	// are reused across snapshots only within one generation.
 	groupsGen uint64
 
-	aliasTargets map[string]string // alias → final target, from SetAliasTargets
-	implyTargets bool              // WithTargetGrantsImplyAliases
+	implyTargets bool // WithTargetGrantsImplyAliases
 }
 
 // defs are the principals as written. The maps are copied on write; the
@@ -214,14 +215,13 @@ func (e *keyEntry) teamEff() *grantSet {
 // unchanged definitions whose parents are unchanged are shared with prev,
 // and compiled grant sets are reused where their inputs are the same, so
 // a write compiles little more than what it changed.
-func build(prev *snapshot, d defs, gen uint64, aliasTargets map[string]string, implyTargets bool, now int64) *snapshot {
+func build(prev *snapshot, d defs, gen uint64, implyTargets bool, now int64) *snapshot {
 	s := &snapshot{
 		defs:         d,
 		keys:         make(map[string]*keyEntry, len(d.keys)),
 		teams:        make(map[string]*teamEntry, len(d.teams)),
 		orgs:         make(map[string]*orgEntry, len(d.orgs)),
 		groupsGen:    gen,
-		aliasTargets: aliasTargets,
 		implyTargets: implyTargets,
 	}
 	reuse := prev != nil && prev.groupsGen == gen
@@ -525,7 +525,7 @@ func (c *Checker) write(ctx context.Context, fn func(d *defs, now time.Time) (gr
 	if groupsChanged {
 		gen++
 	}
-	s := build(old, d, gen, old.aliasTargets, c.implyTargets, now.UnixNano())
+	s := build(old, d, gen, c.implyTargets, now.UnixNano())
 	if rs, ok := c.store.(RowStore); ok {
 		if err := rs.Apply(ctx, changes(old.defs, d)); err != nil {
 			return nil, fmt.Errorf("access: save: %w", err)
@@ -641,20 +641,6 @@ func (c *Checker) flushLocked(ctx context.Context) error {
 		f()
 	}
 	return nil
-}
-
-// SetAliasTargets replaces the alias → final target relation consulted by
-// WithTargetGrantsImplyAliases. The map is copied. Without that option the
-// relation is kept but never consulted. It is not persisted: it is derived
-// from the alias registry, which the caller owns; see the package
-// documentation for how to keep it current.
-func (c *Checker) SetAliasTargets(targets map[string]string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.snap()
-	s := *old
-	s.aliasTargets = maps.Clone(targets)
-	c.cur.Store(&s)
 }
 
 // Flush persists the spend recorded since the last flush: through a

@@ -10,7 +10,7 @@ import (
 )
 
 // TestConcurrentReadsAndWrites: readers never see a torn state while
-// writers change teams, access groups, keys and alias targets, and record
+// writers change teams, access groups, keys and key aliases, and record
 // spend. Run with -race.
 func TestConcurrentReadsAndWrites(t *testing.T) {
 	ctx := context.Background()
@@ -19,6 +19,7 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 	mustTeam(t, c, Team{ID: "t", AccessGroups: []string{"g"}, Models: []string{"stable-2"}})
 	mustKey(t, c, Key{ID: "k", TeamID: "t", Models: []string{"g", "stable-2", "flip"}, MaxBudget: 1e6})
 
+	kctx := NewContext(ctx, "k")
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -36,8 +37,8 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 					errs <- fmt.Errorf("Authorize(flip) = %v", err)
 					return
 				}
-				if err := c.Authorize("k", "alias-of-flip"); err != nil && !errors.Is(err, ErrDenied) {
-					errs <- fmt.Errorf("Authorize(alias-of-flip) = %v", err)
+				if err := c.Allow(kctx, "alias-of-flip", []string{"flip"}); err != nil && !errors.Is(err, ErrDenied) {
+					errs <- fmt.Errorf("Allow(alias-of-flip) = %v", err)
 					return
 				}
 				v := c.Visible("k", []string{"stable", "stable-2", "flip"})
@@ -62,7 +63,7 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 		case 3:
 			_, err = c.CreateKey(ctx, Key{ID: fmt.Sprint("other-", i), TeamID: "t"})
 		case 4:
-			c.SetAliasTargets(map[string]string{"alias-of-flip": "flip"})
+			_, err = c.UpdateKey(ctx, Key{ID: "k", TeamID: "t", Models: []string{"g", "stable-2", "flip"}, MaxBudget: 1e6, Aliases: map[string]string{fmt.Sprint("mine-", i): "flip"}})
 		}
 		if err != nil {
 			t.Fatal(err)

@@ -35,44 +35,44 @@
 // grants nothing, it does not fall back to everything.
 //
 // By default a grant on a group does not grant the aliases pointing at it,
-// and a grant on an alias does not grant its target. WithTargetGrantsImplyAliases
-// makes a grant on a target extend to the aliases resolving to it; the
-// caller supplies that relation with SetAliasTargets.
+// and a grant on an alias does not grant its target.
+// WithTargetGrantsImplyAliases makes a grant on a target extend to the
+// aliases resolving to it; the Checker learns what a name resolves to from
+// the router, which hands it each request's resolution (Allow).
 //
 // # The request path
 //
-// The gateway calls, in order, for each request:
+// The Checker is a router.Authorizer and a router.CallerAliases, without
+// importing the router (the methods take plain strings and the request's
+// context). The gateway puts the caller's key into the request's context
+// and hands the Checker to the router, which resolves the name once (the
+// key's own alias first, then the registry's aliases) and asks Allow, with
+// the name as requested and its whole resolution, before any upstream call:
 //
-//	if err := checker.Authorize(keyID, req.Model); err != nil { … }  // ErrDenied → 403, ErrBudgetExceeded → 429, ErrUnknownKey → 401
-//	if target, ok := checker.ResolveKeyAlias(keyID, req.Model); ok { … route target … }  // the key's own alias
-//	… router.Complete(…) …                                            // resolves registry aliases, once
-//	usage.Record(access.UsageRecord{…}); checker.RecordSpend(keyID, cost)  // from the router's observer
+//	ctx = access.NewContext(ctx, keyID)
+//	resp, route, err := rt.Complete(ctx, req, router.WithAuthorizer(checker))
+//	// err: ErrDenied → 403, ErrBudgetExceeded → 429, ErrUnknownKey → 401
+//	usage.Record(access.UsageRecord{Requested: route.Requested, …}); checker.RecordSpend(keyID, cost)
 //
-// Visible(keyID, names) filters a model listing with the same decision as
-// Authorize, so what a key is shown is exactly what it may call; the router
-// catalog, which wants a func(name string) bool, gets a closure over
-// Authorize. WhoCanUse answers the reverse question (teams_with_access),
-// and GroupsContaining lists the access groups of a name.
+// Authorize(keyID, name) is the same decision for a name alone, for
+// callers that do not route (it consults no resolution, so implied target
+// grants do not apply). Visible(keyID, names) filters a model listing with
+// Authorize's decision, so what a key is shown is exactly what it may call
+// (with WithTargetGrantsImplyAliases, list through Allow with each name's
+// resolution instead).
+// WhoCanUse answers the reverse question (teams_with_access), and
+// GroupsContaining lists the access groups of a name.
 //
 // # Wiring the alias registry
 //
-// The package cannot import the alias registry, so the gateway connects
-// the two with the registry's Subscribe hook: RemoveName prunes a deleted
-// alias from every access group, and, only when
-// WithTargetGrantsImplyAliases is on, SetAliasTargets is refreshed from
-// the registry on every change:
+// The package cannot import the alias registry, so the gateway connects the
+// two with the registry's Subscribe hook: RemoveName prunes a deleted alias
+// from every access group (package router/gateway does this):
 //
 //	reg.Subscribe(func(e alias.Event) {
 //		if e.Kind == alias.EventDeleted {
 //			_ = checker.RemoveName(ctx, e.Old.Name)
 //		}
-//		targets := map[string]string{}
-//		for _, a := range reg.List(alias.ListOptions{IncludeHidden: true}) {
-//			if r, err := reg.Resolve(a.Name); err == nil {
-//				targets[a.Name] = r.Target
-//			}
-//		}
-//		checker.SetAliasTargets(targets)
 //	})
 //
 // # Budgets
@@ -117,7 +117,7 @@
 // # Lifecycle and concurrency
 //
 // New → use → Close. The Checker starts no goroutines. All methods are safe
-// for concurrent use. Reads (Authorize, CheckKey, Visible, ResolveKeyAlias,
+// for concurrent use. Reads (Authorize, Allow, CheckKey, Visible, CallerAlias,
 // RecordSpend, WhoCanUse, Get…, List…) load an immutable snapshot through
 // an atomic pointer and take no lock; Authorize allocates nothing when it
 // allows. Writes are serialized, validated, persisted, then published as a

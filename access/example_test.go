@@ -36,7 +36,9 @@ func Example() {
 	fmt.Println(c.Visible("9f86d081884c7d65", []string{alias, group, "openai/gpt-4o"}))
 	fmt.Println(c.Authorize("9f86d081884c7d65", alias))
 	fmt.Println(c.Authorize("9f86d081884c7d65", group))
-	fmt.Println(c.ResolveKeyAlias("9f86d081884c7d65", "coder"))
+	// The router resolves the key's own alias as the first step of the
+	// request's one resolution, asking the Checker with the key in ctx.
+	fmt.Println(c.CallerAlias(access.NewContext(ctx, "9f86d081884c7d65"), "coder"))
 
 	c.RecordSpend("9f86d081884c7d65", 1.25)
 	err = c.Authorize("9f86d081884c7d65", alias)

@@ -151,6 +151,6 @@ func (g *grantSet) add(e string) {
 // levelAllows applies one level, with the optional "a grant on a target
 // extends to the aliases resolving to it": target is the final target of
 // name when name is a registry alias and the option is on.
-func levelAllows(g *grantSet, name, target string, hasTarget bool) bool {
-	return g.allows(name) || (hasTarget && g.allows(target))
+func levelAllows(g *grantSet, name, target string) bool {
+	return g.allows(name) || g.allows(target)
 }

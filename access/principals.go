@@ -36,8 +36,8 @@ type Key struct {
 	AccessGroups []string `json:"access_groups,omitempty"`
 	// Aliases are the key's own aliases (LiteLLM's key-level aliases): a
 	// name the key may call, and the name it stands for. The key may
-	// always call its own aliases, whatever its grants; see
-	// Checker.ResolveKeyAlias.
+	// always call its own aliases, whatever its grants; the router
+	// resolves them first (Checker.CallerAlias).
 	Aliases map[string]string `json:"aliases,omitempty"`
 	// MaxBudget is the key's budget in USD; 0 means no limit.
 	MaxBudget float64 `json:"max_budget,omitempty"`

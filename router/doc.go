@@ -13,7 +13,14 @@
 //
 // One request (Complete, Stream, Embed):
 //
-//  1. The requested name is resolved once through the Registry.
+//  1. The requested name is resolved once, here and nowhere else: the
+//     caller's own alias first (an Authorizer that implements
+//     CallerAliases, such as access.Checker's key aliases), then the
+//     Registry's aliases, to a group. With WithAuthorizer, the Authorizer
+//     is handed the requested name and that whole resolution and decides
+//     on the requested name; a refusal fails the request before any
+//     upstream call. Route.Requested, events and errors always carry the
+//     name the client sent, never what it resolved to.
 //  2. The candidates are the group's deployments that are not cooling down,
 //     unhealthy, at an rpm/tpm/parallel limit, missing the request's tags or
 //     too small for its prompt; only the best order tier with candidates

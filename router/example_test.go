@@ -106,3 +106,35 @@ func ExampleExhaustedError() {
 	// router: no deployment available for "chat" (0 attempts; earliest cooldown ends in 1m0s)
 	// true true 1m0s
 }
+
+// An Authorizer decides on the name the client asked for, and is handed
+// the whole resolution; the Router resolves the name once. (A gateway
+// passes an access.Checker, with the caller's key in the context.)
+func ExampleWithAuthorizer() {
+	ctx := context.Background()
+	reg, _ := alias.New(ctx)
+	defer reg.Close()
+	rt, _ := router.New(reg, router.Config{Deployments: []router.Deployment{
+		{Group: "model-group-1", Model: "gpt-4o", Provider: providertest.NewFake()},
+	}})
+	defer rt.Close()
+	reg.Create(ctx, alias.Alias{Name: "alias-1", Target: "model-group-1"})
+
+	// This caller was granted alias-1 only.
+	auth := router.AuthorizerFunc(func(ctx context.Context, requested string, resolved []string) error {
+		fmt.Printf("may the caller use %q (resolving through %q)?\n", requested, resolved)
+		if requested != "alias-1" {
+			return errors.New("denied: " + requested)
+		}
+		return nil
+	})
+	_, route, err := rt.Complete(ctx, hello("alias-1"), router.WithAuthorizer(auth))
+	fmt.Println(route.Requested, route.Group, err)
+	_, _, err = rt.Complete(ctx, hello("model-group-1"), router.WithAuthorizer(auth))
+	fmt.Println(err)
+	// Output:
+	// may the caller use "alias-1" (resolving through ["model-group-1"])?
+	// alias-1 model-group-1 <nil>
+	// may the caller use "model-group-1" (resolving through [])?
+	// denied: model-group-1
+}

@@ -29,10 +29,12 @@ type call struct {
 
 	cand     Candidates
 	triedBuf [8]*dep
+	pathBuf  [8]string // an Authorizer's view of the resolution
 	rejBuf   [8]*dep
 	atts     [8]Attempt
 	moreAtts []Attempt
-	n        int // upstream calls made
+	n        int  // upstream calls made
+	refused  bool // the Authorizer refused the request: nothing to observe
 
 	// The serving deployment, once one answered.
 	dep      *dep
@@ -646,7 +648,7 @@ func (c *call) route() Route {
 
 // observeRequest reports a finished (non-streaming) request.
 func (c *call) observeRequest(route Route, err error) {
-	if c.r.obs == nil && c.opts.observe == nil {
+	if (c.r.obs == nil && c.opts.observe == nil) || c.refused {
 		return
 	}
 	ev := RequestEvent{

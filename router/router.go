@@ -68,6 +68,7 @@ type CallOption func(*callOptions)
 type callOptions struct {
 	tags    []string
 	observe func(RequestEvent)
+	auth    Authorizer
 }
 
 // WithTags routes the request only to deployments sharing at least one of
@@ -222,6 +223,7 @@ func (r *Router) putCall(c *call) {
 	clear(c.atts[:min(c.n, len(c.atts))])
 	clear(c.triedBuf[:])
 	clear(c.rejBuf[:])
+	clear(c.pathBuf[:])
 	switch c.op {
 	case CallChat:
 		c.resp = openai.ChatCompletionResponse{}
@@ -232,7 +234,7 @@ func (r *Router) putCall(c *call) {
 	}
 	c.r, c.tab, c.ctx, c.op, c.opts = nil, nil, nil, "", callOptions{}
 	c.res, c.start = alias.Resolution{}, time.Time{}
-	c.moreAtts, c.n = nil, 0
+	c.moreAtts, c.n, c.refused = nil, 0, false
 	c.dep, c.probe, c.group, c.target, c.upstream, c.fallback = nil, false, nil, "", "", false
 	c.stream, c.firstRaw, c.emptyEOF, c.cancel = nil, nil, false, nil
 	c.lastKind, c.lastRetryAfter, c.cooling, c.ruledOutCW, c.clockUsed, c.waited = 0, 0, false, false, false, 0
@@ -280,7 +282,7 @@ func (c *call) do(name string) error {
 	c.cand.estimate = -1
 	c.cand.tags = c.opts.tags
 	c.res.Requested = name
-	res, err := c.r.resolve(c.tab, name)
+	res, err := c.resolveRequest(name)
 	if err != nil {
 		return err
 	}

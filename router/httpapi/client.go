@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -121,18 +122,16 @@ func (h *Handler) ChatCompletions() http.Handler {
 			writeError(w, badParam("messages", "missing required field \"messages\": give at least one message"))
 			return
 		}
-		route, e := h.authorize(r.Context(), requested)
+		ctx, opts, e := h.callOptions(r, requested, req.Tags)
 		if e != nil {
 			writeError(w, e)
 			return
 		}
-		req.Model = route
-		opts := h.callOptions(r, requested, req.Tags)
 		if req.Stream {
-			h.stream(w, r, requested, req.ChatCompletionRequest, opts)
+			h.stream(ctx, w, requested, req.ChatCompletionRequest, opts)
 			return
 		}
-		resp, rt, err := h.rt.Complete(r.Context(), req.ChatCompletionRequest, opts...)
+		resp, rt, err := h.rt.Complete(ctx, req.ChatCompletionRequest, opts...)
 		if err != nil {
 			writeError(w, modelError(requested, err))
 			return
@@ -149,8 +148,8 @@ func (h *Handler) ChatCompletions() http.Handler {
 // (Stream.RecvRaw), with only their "model" replaced by the name the client
 // asked for. A client that goes away cancels the request's context and with
 // it the upstream call.
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, requested string, req openai.ChatCompletionRequest, opts []router.CallOption) {
-	s, err := h.rt.Stream(r.Context(), req, opts...)
+func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, requested string, req openai.ChatCompletionRequest, opts []router.CallOption) {
+	s, err := h.rt.Stream(ctx, req, opts...)
 	if err != nil {
 		writeError(w, modelError(requested, err))
 		return
@@ -174,7 +173,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, requested strin
 			return
 		}
 		if err != nil {
-			if r.Context().Err() != nil {
+			if ctx.Err() != nil {
 				return // the client left; nothing to tell it
 			}
 			// Headers are gone: report the break in-band, as OpenAI does.
@@ -223,13 +222,12 @@ func (h *Handler) Embeddings() http.Handler {
 			writeError(w, badParam("input", "missing required field \"input\""))
 			return
 		}
-		route, e := h.authorize(r.Context(), requested)
+		ctx, opts, e := h.callOptions(r, requested, nil)
 		if e != nil {
 			writeError(w, e)
 			return
 		}
-		req.Model = openai.EmbeddingModel(route)
-		resp, rt, err := h.rt.Embed(r.Context(), req, h.callOptions(r, requested, nil)...)
+		resp, rt, err := h.rt.Embed(ctx, req, opts...)
 		if err != nil {
 			writeError(w, modelError(requested, err))
 			return

@@ -171,23 +171,21 @@ func (h *Handler) requireMaster(next http.Handler) http.Handler {
 	})
 }
 
-// authorize decides whether the caller may use requested, and returns the
-// name to route: requested itself, or the target of the key's own alias.
-func (h *Handler) authorize(ctx context.Context, requested string) (route string, apiErr *apiError) {
+// mayUse decides whether the caller may use name, for endpoints that do
+// not route it (/health?model=): on the name alone, as the Router's
+// Authorizer decides a request.
+func (h *Handler) mayUse(ctx context.Context, name string) *apiError {
 	p, ok := PrincipalFrom(ctx)
 	if !ok {
-		return "", errorf(http.StatusUnauthorized, typeAuthentication, CodeInvalidAPIKey, errNoKey.Error())
+		return errorf(http.StatusUnauthorized, typeAuthentication, CodeInvalidAPIKey, errNoKey.Error())
 	}
 	if p.Master || h.ac == nil {
-		return requested, nil
+		return nil
 	}
-	if err := h.ac.Authorize(p.KeyID, requested); err != nil {
-		return "", modelError(requested, err)
+	if err := h.ac.Authorize(p.KeyID, name); err != nil {
+		return modelError(name, err)
 	}
-	if t, ok := h.ac.ResolveKeyAlias(p.KeyID, requested); ok {
-		return t, nil
-	}
-	return requested, nil
+	return nil
 }
 
 // allowFunc returns the catalog filter for the caller: nil (everything) for

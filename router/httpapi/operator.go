@@ -104,7 +104,7 @@ func (h *Handler) Health() http.Handler {
 			err error
 		)
 		if name := r.URL.Query().Get("model"); name != "" {
-			if _, e := h.authorize(r.Context(), name); e != nil {
+			if e := h.mayUse(r.Context(), name); e != nil {
 				writeError(w, e)
 				return
 			}
