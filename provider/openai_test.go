@@ -385,6 +385,9 @@ func TestOpenAIErrorBodies(t *testing.T) {
 		{"string message list", 400, nil, `{"error":{"message":["a","b"],"code":"context_length_exceeded"}}`, provider.Error{Kind: provider.KindContextWindow, Status: 400, Code: "context_length_exceeded"}},
 		{"numeric code", 429, nil, `{"error":{"message":"slow down","code":429}}`, provider.Error{Kind: provider.KindRateLimited, Status: 429, Code: "429"}},
 		{"azure inner error", 400, nil, `{"error":{"message":"filtered","code":null,"innererror":{"code":"ResponsibleAIPolicyViolation"}}}`, provider.Error{Kind: provider.KindContentPolicy, Status: 400, Code: "ResponsibleAIPolicyViolation"}},
+		{"gemini error array", 429, nil, `[{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}]`, provider.Error{Kind: provider.KindRateLimited, Status: 429, Code: "429"}},
+		{"gemini error object", 400, nil, `{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}`, provider.Error{Kind: provider.KindBadRequest, Status: 400, Code: "400"}},
+		{"empty array", 503, nil, `[]`, provider.Error{Kind: provider.KindUnavailable, Status: 503}},
 		{"anthropic-style overloaded", 529, nil, `{"error":{"type":"overloaded_error","message":"Overloaded"}}`, provider.Error{Kind: provider.KindUnavailable, Status: 529}},
 	}
 	for _, tt := range tests {

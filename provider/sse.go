@@ -166,6 +166,16 @@ func (r *eventReader) strayError() error {
 
 // apiError returns the OpenAI error b holds ({"error": {...}}), or nil.
 func apiError(b []byte) *openai.APIError {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) > 0 && b[0] == '[' {
+		// Google's OpenAI-compatible endpoints wrap the error in an array:
+		// [{"error": {"code": 429, "message": …, "status": …}}].
+		var ers []openai.ErrorResponse
+		if json.Unmarshal(b, &ers) != nil || len(ers) == 0 {
+			return nil
+		}
+		return ers[0].Error
+	}
 	var er openai.ErrorResponse
 	if len(b) == 0 || json.Unmarshal(b, &er) != nil {
 		return nil

@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	g.onClose(client.CloseIdleConnections)
 	newProvider := o.providers
 	if newProvider == nil {
-		newProvider = litellm.Providers(nil, client, nil)
+		newProvider = Providers(client)
 	}
 	if g.cfg, err = cfg.RouterConfig(newProvider); err != nil {
 		return nil, err

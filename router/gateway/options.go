@@ -71,9 +71,9 @@ func WithRouterOptions(opts ...router.Option) Option {
 func WithAdjustConfig(fn func(*router.Config)) Option { return func(o *options) { o.adjust = fn } }
 
 // WithProviders makes the deployments' providers with fn instead of
-// litellm.Providers(nil, client, nil) over the shared upstream client
-// (anthropic/ natively, the others OpenAI-compatible). A provider that
-// implements io.Closer is closed by Close.
+// Providers over the shared upstream client (anthropic/ and vertex_ai/
+// natively, the others OpenAI-compatible). A provider that implements
+// io.Closer is closed by Close.
 func WithProviders(fn litellm.ProviderFunc) Option { return func(o *options) { o.providers = fn } }
 
 // WithUpstreamClient sets the HTTP client every deployment's provider
