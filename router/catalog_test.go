@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/provider"
@@ -122,27 +124,22 @@ func catDep(id, group, model string) Deployment {
 
 func ptrTo[T any](v T) *T { return &v }
 
-func modelIDs(ms []Model) []string {
+// listed lists a catalog's names.
+func listed(cat []Listing) []string {
 	out := []string{}
-	for _, m := range ms {
-		out = append(out, m.ID)
+	for _, l := range cat {
+		out = append(out, l.Name)
 	}
 	return out
 }
 
-// infoRows lists ModelInfo rows as "name=id".
-func infoRows(rows []ModelInfo) []string {
+// rows lists a catalog's deployments as "name=id".
+func rows(cat []Listing) []string {
 	out := []string{}
-	for _, m := range rows {
-		out = append(out, m.ModelName+"="+m.Info.ID)
-	}
-	return out
-}
-
-func groupNames(gs []GroupInfo) []string {
-	out := []string{}
-	for _, g := range gs {
-		out = append(out, g.ModelGroup)
+	for _, l := range cat {
+		for _, d := range l.Deployments {
+			out = append(out, l.Name+"="+d.ID)
+		}
 	}
 	return out
 }
@@ -156,63 +153,53 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
+// allowOnly is an Authorizer allowing the given names; it records what it
+// was asked.
+type allowOnly struct {
+	names []string
+	asked []authCall
+}
+
+func (a *allowOnly) Allow(_ context.Context, requested string, resolved []string) error {
+	a.asked = append(a.asked, authCall{requested, slices.Clone(resolved)})
+	if a.names == nil || slices.Contains(a.names, requested) {
+		return nil
+	}
+	return errTestDenied
+}
+
 // TestLiteLLM5524Catalog is the seed scenario's catalog half: aliases are
-// listed beside groups, model info shows each alias's deployments with the
-// group's IDs, and the hidden alias shows nowhere.
+// listed beside groups with the group's deployments (the same IDs), and
+// the hidden alias shows nowhere. (router/httpapi tests the JSON shapes.)
 func TestLiteLLM5524Catalog(t *testing.T) {
 	s := newSeedScenario(t)
-
-	wantModels := []Model{
-		{ID: "model-group-1", Object: "model", Created: 1677610602, OwnedBy: "azure"},
-		{ID: "alias-1", Object: "model", Created: seedCreated.Unix(), OwnedBy: "azure"},
+	cat := s.r.Catalog(context.Background(), nil)
+	if diff := cmp.Diff([]string{"model-group-1=dep-1", "model-group-1=dep-2", "alias-1=dep-1", "alias-1=dep-2"}, rows(cat)); diff != "" {
+		t.Errorf("catalog (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(wantModels, s.r.Models(nil)); diff != "" {
-		t.Errorf("Models (-want +got):\n%s", diff)
+	if cat[0].Alias != nil || cat[1].Alias == nil || cat[1].Alias.Name != "alias-1" || !cat[1].Alias.Created.Equal(seedCreated) {
+		t.Errorf("aliases: group %+v, alias %+v", cat[0].Alias, cat[1].Alias)
 	}
-
-	info := s.r.ModelInfo(nil)
-	wantRows := []string{"model-group-1=dep-1", "model-group-1=dep-2", "alias-1=dep-1", "alias-1=dep-2"}
-	if diff := cmp.Diff(wantRows, infoRows(info)); diff != "" {
-		t.Errorf("ModelInfo rows (-want +got):\n%s", diff)
+	// An alias lists its group's deployments as they are.
+	if diff := cmp.Diff(cat[0].Deployments, cat[1].Deployments); diff != "" {
+		t.Errorf("alias deployments differ from its group's (-group +alias):\n%s", diff)
 	}
-	// An alias row is its group's row under another name.
-	for i := range 2 {
-		g, a := info[i], info[i+2]
-		a.ModelName = g.ModelName
-		if diff := cmp.Diff(g, a); diff != "" {
-			t.Errorf("alias row %d differs from its group row (-group +alias):\n%s", i, diff)
-		}
-	}
-	wantFirst := ModelInfo{
-		ModelName: "model-group-1",
-		Params: DeploymentParams{
-			Model: "azure/gpt-1", APIBase: s.srvA.URL(),
-			Extra: map[string]any{"api_version": "2024-10-21"},
+	want := ListedDeployment{
+		Deployment: Deployment{
+			ID: "dep-1", Group: "model-group-1", Model: "azure/gpt-1", APIBase: s.srvA.URL(), Mode: "chat",
+			Params: map[string]any{"model": "azure/gpt-1", "api_base": s.srvA.URL(), "api_version": "2024-10-21"},
+			Info: map[string]any{"id": "dep-1", "db_model": false, "access_groups": []any{"beta-models"},
+				"oauth": map[string]any{"client_id": "app-1"}},
 		},
-		Info: DeploymentInfo{
-			ID: "dep-1", Mode: "chat", Provider: "azure", AccessGroups: []string{"beta-models"},
-			Extra: map[string]any{"db_model": false, "oauth": map[string]any{"client_id": "app-1"}},
-		},
+		DisplayModel: "azure/gpt-1", ProviderPrefix: "azure",
 	}
-	if diff := cmp.Diff(wantFirst, info[0]); diff != "" {
-		t.Errorf("first row (-want +got):\n%s", diff)
-	}
-
-	groups := s.r.GroupInfo(nil)
-	wantGroups := []GroupInfo{
-		{ModelGroup: "model-group-1", Providers: []string{"azure"}, Mode: "chat", Modes: []string{"chat"},
-			Health: HealthHealthy, HealthyDeployments: 2, Deployments: 2},
-		{ModelGroup: "alias-1", Providers: []string{"azure"}, Mode: "chat", Modes: []string{"chat"},
-			Health: HealthHealthy, HealthyDeployments: 2, Deployments: 2},
-	}
-	if diff := cmp.Diff(wantGroups, groups); diff != "" {
-		t.Errorf("GroupInfo (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, cat[0].Deployments[0]); diff != "" {
+		t.Errorf("first deployment (-want +got):\n%s", diff)
 	}
 
 	// The hidden alias shows nowhere, and still routes.
-	all := mustJSON(t, []any{s.r.Models(nil), info, groups})
-	if strings.Contains(all, "hidden-1") {
-		t.Errorf("hidden alias listed: %s", all)
+	if strings.Contains(mustJSON(t, cat), "hidden-1") {
+		t.Errorf("hidden alias listed: %v", listed(cat))
 	}
 	if _, route, err := s.r.Complete(context.Background(), chat("hidden-1")); err != nil || route.Group != "model-group-1" {
 		t.Errorf("hidden alias: route %+v, err %v; want it served by model-group-1", route, err)
@@ -232,15 +219,13 @@ func TestCatalogNeverShowsSecrets(t *testing.T) {
 	if err := s.r.Update(cfg); err != nil {
 		t.Fatal(err)
 	}
-	out := mustJSON(t, map[string]any{
-		"models": s.r.Models(nil), "model_info": s.r.ModelInfo(nil), "model_group_info": s.r.GroupInfo(nil),
-	})
+	out := mustJSON(t, s.r.Catalog(context.Background(), nil))
 	for _, secret := range []string{seedKeyA, seedKeyB, seedSecret, "api_key", "Authorization", "Bearer"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("catalog JSON contains %q:\n%s", secret, out)
 		}
 	}
-	for _, want := range []string{`"api_base":"https://example.test/v1?region=eu"`, `"https://h.test/"`} {
+	for _, want := range []string{`"APIBase":"https://example.test/v1?region=eu"`, `"https://h.test/"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("catalog JSON lacks %s:\n%s", want, out)
 		}
@@ -262,9 +247,10 @@ func TestCatalogFollowsRegistry(t *testing.T) {
 	reg := catRegistry(t)
 	r := catNew(t, reg, catDep("a1", "g1", "openai/a"), catDep("b1", "g2", "openai/b"), catDep("b2", "g2", "openai/b"))
 	ctx := context.Background()
-	type view struct{ Models, Info, Groups []string }
+	type view struct{ Names, Rows, Same []string }
 	read := func() view {
-		return view{modelIDs(r.Models(nil)), infoRows(r.ModelInfo(nil)), groupNames(r.GroupInfo(nil))}
+		cat := r.Catalog(ctx, nil)
+		return view{listed(cat), rows(cat), listed(cat)}
 	}
 	steps := []struct {
 		name   string
@@ -316,54 +302,46 @@ func TestCatalogFollowsRegistry(t *testing.T) {
 	}
 }
 
-func TestCatalogAllow(t *testing.T) {
+// The catalog asks an Authorizer about each visible name as a request
+// would, with the name's resolution, and lists what it allows.
+func TestCatalogAuthorizer(t *testing.T) {
 	s := newSeedScenario(t)
-	allowOnly := func(names ...string) func(string) bool {
-		return func(n string) bool {
-			for _, x := range names {
-				if x == n {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	var asked []string
-	recordAll := func(n string) bool { asked = append(asked, n); return true }
+	catAlias(t, s.reg, alias.Alias{Name: "best", Target: "alias-1"})
 	for _, tc := range []struct {
 		name  string
-		allow func(string) bool
+		allow []string
 		want  []string // visible names
 		rows  []string
 	}{
-		{"nil allows all", nil, []string{"model-group-1", "alias-1"},
-			[]string{"model-group-1=dep-1", "model-group-1=dep-2", "alias-1=dep-1", "alias-1=dep-2"}},
-		{"alias only", allowOnly("alias-1"), []string{"alias-1"}, []string{"alias-1=dep-1", "alias-1=dep-2"}},
-		{"group only", allowOnly("model-group-1"), []string{"model-group-1"},
+		{"alias only", []string{"alias-1"}, []string{"alias-1"}, []string{"alias-1=dep-1", "alias-1=dep-2"}},
+		{"group only", []string{"model-group-1"}, []string{"model-group-1"},
 			[]string{"model-group-1=dep-1", "model-group-1=dep-2"}},
-		{"hidden grant lists nothing", allowOnly("hidden-1"), []string{}, []string{}},
-		{"none", allowOnly(), []string{}, []string{}},
+		{"hidden grant lists nothing", []string{"hidden-1"}, []string{}, []string{}},
+		{"none", []string{}, []string{}, []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, modelIDs(s.r.Models(tc.allow))); diff != "" {
-				t.Errorf("Models (-want +got):\n%s", diff)
+			cat := s.r.Catalog(context.Background(), &allowOnly{names: tc.allow})
+			if diff := cmp.Diff(tc.want, listed(cat)); diff != "" {
+				t.Errorf("names (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.rows, infoRows(s.r.ModelInfo(tc.allow))); diff != "" {
-				t.Errorf("ModelInfo (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.want, groupNames(s.r.GroupInfo(tc.allow))); diff != "" {
-				t.Errorf("GroupInfo (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tc.rows, rows(cat)); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
 			}
 		})
 	}
-	// Empty answers are empty lists in JSON, not null.
-	if got := mustJSON(t, s.r.Models(allowOnly())); got != "[]" {
-		t.Errorf("empty Models JSON %s, want []", got)
+	if got := mustJSON(t, s.r.Catalog(context.Background(), &allowOnly{names: []string{}})); got != "[]" {
+		t.Errorf("empty catalog JSON %s, want []", got)
 	}
-	// allow is asked about visible names only, never the hidden alias.
-	s.r.Models(recordAll)
-	if diff := cmp.Diff([]string{"model-group-1", "alias-1"}, asked); diff != "" {
-		t.Errorf("names asked (-want +got):\n%s", diff)
+	// Asked about visible names only (never the hidden alias), each with
+	// its resolution.
+	all := &allowOnly{}
+	s.r.Catalog(context.Background(), all)
+	want := []authCall{{"model-group-1", nil}, {"alias-1", []string{"model-group-1"}}, {"best", []string{"alias-1", "model-group-1"}}}
+	if diff := cmp.Diff(want, all.asked, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("asked (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"model-group-1", "alias-1", "best"}, listed(s.r.Catalog(context.Background(), nil))); diff != "" {
+		t.Errorf("without an Authorizer (-want +got):\n%s", diff)
 	}
 }
 
@@ -371,77 +349,35 @@ func TestCatalogWildcard(t *testing.T) {
 	reg := catRegistry(t)
 	r := catNew(t, reg, catDep("oa", "openai/*", "openai/*"), catDep("x", "exact", "azure/gpt-x"))
 	catAlias(t, reg, alias.Alias{Name: "gpt", Target: "openai/gpt-4o"})
-	if diff := cmp.Diff([]string{"exact", "openai/*", "gpt"}, modelIDs(r.Models(nil))); diff != "" {
-		t.Errorf("Models (-want +got):\n%s", diff)
-	}
 	var models []string
-	for _, m := range r.ModelInfo(nil) {
-		models = append(models, m.ModelName+"→"+m.Params.Model+"@"+m.Info.ID)
+	for _, l := range r.Catalog(context.Background(), nil) {
+		for _, d := range l.Deployments {
+			models = append(models, l.Name+"→"+d.DisplayModel+"@"+d.ID)
+		}
 	}
 	want := []string{"exact→azure/gpt-x@x", "openai/*→openai/*@oa", "gpt→openai/gpt-4o@oa"}
 	if diff := cmp.Diff(want, models); diff != "" {
-		t.Errorf("ModelInfo (-want +got):\n%s", diff)
+		t.Errorf("catalog (-want +got):\n%s", diff)
 	}
 }
 
-func TestGroupInfoAggregates(t *testing.T) {
-	a := catDep("a", "mixed", "openai/gpt-4o")
-	a.RPM, a.TPM, a.ContextWindow, a.InputCostPerToken, a.OutputCostPerToken = 10, 1000, 128000, 2e-6, 8e-6
-	b := catDep("b", "mixed", "azure/gpt-4o")
-	b.TPM, b.ContextWindow, b.InputCostPerToken, b.OutputCostPerToken = 500, 32000, 3e-6, 6e-6
-	c := catDep("c", "mixed", "gpt-4o")
-	c.ProviderName, c.Mode = "groq", "embedding"
-	r := catNew(t, nil, a, b, c)
-
-	want := GroupInfo{
-		ModelGroup: "mixed", Providers: []string{"azure", "groq", "openai"},
-		Mode: "chat", Modes: []string{"chat", "embedding"}, MaxInputTokens: 128000,
-		RPM: 10, TPM: 1500, InputCostPerToken: 3e-6, OutputCostPerToken: 8e-6,
-		Health: HealthHealthy, HealthyDeployments: 3, Deployments: 3,
-	}
-	if diff := cmp.Diff([]GroupInfo{want}, r.GroupInfo(nil)); diff != "" {
-		t.Errorf("GroupInfo (-want +got):\n%s", diff)
-	}
-
-	// Health follows both signals.
-	tab := r.tab.Load()
-	now := time.Now().UnixNano()
-	tab.byID["a"].st.startCooldown(now, time.Hour) // passive
-	want.Health, want.HealthyDeployments = HealthDegraded, 2
-	if diff := cmp.Diff([]GroupInfo{want}, r.GroupInfo(nil)); diff != "" {
-		t.Errorf("one cooling (-want +got):\n%s", diff)
-	}
-	r.setProbeHealth("b", false, provider.KindUnavailable, time.Now()) // active
-	r.setProbeHealth("c", false, provider.KindUnavailable, time.Now())
-	want.Health, want.HealthyDeployments = HealthUnhealthy, 0
-	if diff := cmp.Diff([]GroupInfo{want}, r.GroupInfo(nil)); diff != "" {
-		t.Errorf("none in rotation (-want +got):\n%s", diff)
-	}
-}
-
-// TestCatalogJSON pins the shapes GATEWAY.md shows.
-func TestCatalogJSON(t *testing.T) {
-	d := catDep("dep-1", "model-group-1", "azure/gpt-1")
-	d.APIBase, d.RPM, d.Weight, d.Timeout, d.Tags = "https://xyz1.openai.azure.com/", 60, 2, 30*time.Second, []string{"eu"}
-	d.ContextWindow, d.InputCostPerToken = 8192, 1e-6
-	d.Params = map[string]any{"model": "azure/gpt-1", "api_key": seedKeyA, "api_version": "2024-10-21", "weight": 99}
-	d.Info = map[string]any{"id": "ignored", "db_model": false, "access_groups": []string{"beta"}}
-	r := catNew(t, nil, d)
-	for _, tc := range []struct {
-		name string
-		v    any
-		want string
-	}{
-		{"models", r.Models(nil), `[{"id":"model-group-1","object":"model","created":1677610602,"owned_by":"azure"}]`},
-		{"model info", r.ModelInfo(nil), `[{"model_name":"model-group-1",` +
-			`"litellm_params":{"model":"azure/gpt-1","api_base":"https://xyz1.openai.azure.com/","rpm":60,"weight":2,"timeout":30,"tags":["eu"],"api_version":"2024-10-21"},` +
-			`"model_info":{"id":"dep-1","mode":"chat","litellm_provider":"azure","max_input_tokens":8192,"input_cost_per_token":0.000001,"access_groups":["beta"],"db_model":false}}]`},
-		{"group info", r.GroupInfo(nil), `[{"model_group":"model-group-1","providers":["azure"],"mode":"chat","modes":["chat"],` +
-			`"max_input_tokens":8192,"rpm":60,"tpm":null,"input_cost_per_token":0.000001,"output_cost_per_token":null,"health":"healthy","healthy_deployments":1,"deployments":1}]`},
-	} {
-		if got := mustJSON(t, tc.v); got != tc.want {
-			t.Errorf("%s JSON:\n got %s\nwant %s", tc.name, got, tc.want)
+// A listed deployment says which signals keep it out of rotation now.
+func TestCatalogOut(t *testing.T) {
+	r := catNew(t, nil, catDep("a", "g", "openai/a"), catDep("b", "g", "openai/b"), catDep("c", "g", "openai/c"))
+	out := func() []Signal {
+		var s []Signal
+		for _, d := range r.Catalog(context.Background(), nil)[0].Deployments {
+			s = append(s, d.Out)
 		}
+		return s
+	}
+	if diff := cmp.Diff([]Signal{0, 0, 0}, out()); diff != "" {
+		t.Errorf("fresh (-want +got):\n%s", diff)
+	}
+	r.tab.Load().byID["a"].st.startCooldown(time.Now().UnixNano(), time.Hour)
+	r.setProbeHealth("b", false, provider.KindUnavailable, time.Now())
+	if diff := cmp.Diff([]Signal{SignalPassive, SignalActive, 0}, out()); diff != "" {
+		t.Errorf("one cooling, one failing probes (-want +got):\n%s", diff)
 	}
 }
 

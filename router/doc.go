@@ -52,12 +52,13 @@
 //
 // # Catalog and health
 //
-// Models, ModelInfo and GroupInfo list what clients may call, in the shapes
-// of OpenAI's /v1/models and LiteLLM's /model/info and /model_group/info:
-// every group and every active, non-hidden alias (reported under its own
-// name, with the deployments of the group it resolves to), filtered by a
-// caller's allow function so that a listing equals what is usable. Secrets
-// are dropped from every row.
+// Catalog lists what clients may call: every group and every active,
+// non-hidden alias (under its own name, with the deployments of the group
+// it resolves to and whether each is in rotation), filtered through the
+// same Authorizer a request would meet, so that a listing equals what is
+// usable. Secrets are dropped from every deployment. The views are
+// neutral: router/httpapi gives them the shapes of OpenAI's /v1/models and
+// LiteLLM's /model/info, /model_group/info and /health.
 //
 // A HealthChecker (NewHealthChecker) probes each physical deployment once per
 // round, keyed by deployment ID, however many groups and aliases reach it; a

@@ -16,8 +16,8 @@ func TestEmptyConfig(t *testing.T) {
 	if _, _, err := r.Complete(context.Background(), chat("anything")); !errors.Is(err, alias.ErrNotFound) {
 		t.Errorf("Complete on an empty router: %v, want ErrNotFound", err)
 	}
-	if got := r.Models(nil); len(got) != 0 {
-		t.Errorf("Models: %v", got)
+	if got := r.Catalog(context.Background(), nil); len(got) != 0 {
+		t.Errorf("Catalog: %v", got)
 	}
 	d, _ := fakeDep("d1", "g", "m")
 	if err := r.Update(Config{Deployments: []Deployment{d}}); err != nil {

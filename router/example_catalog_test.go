@@ -2,9 +2,7 @@ package router_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -41,75 +39,28 @@ func exampleRouter() (*router.Router, *alias.Registry) {
 	return r, reg
 }
 
-func ExampleRouter_Models() {
+// The catalog lists groups and visible aliases with the deployments they
+// reach, secrets dropped; router/httpapi serves it as /v1/models,
+// /model/info and /model_group/info.
+func ExampleRouter_Catalog() {
 	r, reg := exampleRouter()
 	defer reg.Close()
 	defer r.Close()
 
-	for _, m := range r.Models(nil) {
-		fmt.Println(m.ID, m.OwnedBy)
+	for _, l := range r.Catalog(context.Background(), nil) {
+		for _, d := range l.Deployments {
+			fmt.Println(l.Name, d.ID, d.DisplayModel, d.APIBase, d.Params)
+		}
 	}
 	// The hidden alias is not listed, but it routes.
 	_, route, err := r.Complete(context.Background(), exampleChat("hidden-1"))
 	fmt.Println("hidden-1 →", route.Group, err)
 	// Output:
-	// model-group-1 azure
-	// alias-1 azure
+	// model-group-1 dep-1 azure/gpt-1 https://xyz1.openai.azure.com/ map[]
+	// model-group-1 dep-2 azure/gpt-2 https://xyz2.openai.azure.com/ map[]
+	// alias-1 dep-1 azure/gpt-1 https://xyz1.openai.azure.com/ map[]
+	// alias-1 dep-2 azure/gpt-2 https://xyz2.openai.azure.com/ map[]
 	// hidden-1 → model-group-1 <nil>
-}
-
-func ExampleRouter_ModelInfo() {
-	r, reg := exampleRouter()
-	defer reg.Close()
-	defer r.Close()
-
-	// Only what a principal may use: here, the alias.
-	allow := func(name string) bool { return name == "alias-1" }
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	enc.Encode(map[string]any{"data": r.ModelInfo(allow)})
-	// Output:
-	// {
-	//   "data": [
-	//     {
-	//       "model_name": "alias-1",
-	//       "litellm_params": {
-	//         "model": "azure/gpt-1",
-	//         "api_base": "https://xyz1.openai.azure.com/"
-	//       },
-	//       "model_info": {
-	//         "id": "dep-1",
-	//         "mode": "chat",
-	//         "litellm_provider": "azure"
-	//       }
-	//     },
-	//     {
-	//       "model_name": "alias-1",
-	//       "litellm_params": {
-	//         "model": "azure/gpt-2",
-	//         "api_base": "https://xyz2.openai.azure.com/"
-	//       },
-	//       "model_info": {
-	//         "id": "dep-2",
-	//         "mode": "chat",
-	//         "litellm_provider": "azure"
-	//       }
-	//     }
-	//   ]
-	// }
-}
-
-func ExampleRouter_GroupInfo() {
-	r, reg := exampleRouter()
-	defer reg.Close()
-	defer r.Close()
-
-	for _, g := range r.GroupInfo(nil) {
-		fmt.Println(g.ModelGroup, g.Providers, g.Health, g.HealthyDeployments, "of", g.Deployments)
-	}
-	// Output:
-	// model-group-1 [azure] healthy 2 of 2
-	// alias-1 [azure] healthy 2 of 2
 }
 
 func ExampleHealthChecker_CheckName() {

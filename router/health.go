@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,67 +57,47 @@ func (m ProbeMethod) String() string {
 	return fmt.Sprintf("ProbeMethod(%d)", int(m))
 }
 
-// MarshalText writes the String form.
-func (m ProbeMethod) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
-
-// HealthEndpoint is one deployment's probe result, shaped like an endpoint
-// of LiteLLM's /health. It holds no secret: API keys never reach it, and
-// URLs and error messages are cleaned of credentials.
+// HealthEndpoint is one deployment's probe result (router/httpapi shapes
+// it like an endpoint of LiteLLM's /health). It holds no secret: API keys
+// never reach it, and URLs and error messages are cleaned of credentials.
 type HealthEndpoint struct {
-	ModelID string `json:"model_id"` // deployment ID
+	ModelID string // deployment ID
 	// Model is the deployment's model as configured ("azure/gpt-1"), with
 	// a wildcard's "*" filled in when a name served by it was checked.
-	Model   string `json:"model"`
-	APIBase string `json:"api_base,omitempty"`
+	Model   string
+	APIBase string
 	// Probe says how it was probed; ProbeNone when skipped.
-	Probe ProbeMethod `json:"probe"`
-	// Healthy reports that the probe passed. In JSON it shows as the list
-	// the endpoint is in.
-	Healthy bool `json:"-"`
-	// Kind classifies the failure, when the probe failed; in JSON,
-	// "error_kind".
-	Kind provider.Kind `json:"-"`
+	Probe ProbeMethod
+	// Healthy reports that the probe passed.
+	Healthy bool
+	// Kind classifies the failure, when the probe failed.
+	Kind provider.Kind
 	// Error is the failure's message, or why the deployment was skipped.
-	Error string `json:"error,omitempty"`
-	// Latency is how long the probe took; in JSON, "latency_ms".
-	Latency time.Duration `json:"-"`
+	Error string
+	// Latency is how long the probe took.
+	Latency time.Duration
 	// ConsecutiveFailures counts the deployment's failed probes in a row,
 	// this one included.
-	ConsecutiveFailures int `json:"consecutive_failures,omitempty"`
+	ConsecutiveFailures int
 	// Out reports that active probing keeps the deployment out of
 	// rotation (its failures reached the threshold and it has not passed
 	// enough probes since).
-	Out       bool      `json:"out_of_rotation,omitempty"`
-	CheckedAt time.Time `json:"checked_at,omitzero"`
+	Out       bool
+	CheckedAt time.Time
 
 	skipped bool
 }
 
-// MarshalJSON adds "error_kind" and "latency_ms" to the tagged fields.
-func (e HealthEndpoint) MarshalJSON() ([]byte, error) {
-	type plain HealthEndpoint
-	v := struct {
-		plain
-		ErrorKind string  `json:"error_kind,omitempty"`
-		LatencyMS float64 `json:"latency_ms"`
-	}{plain: plain(e), LatencyMS: float64(e.Latency) / float64(time.Millisecond)}
-	if !e.Healthy && !e.skipped && e.Error != "" {
-		v.ErrorKind = e.Kind.String()
-	}
-	return json.Marshal(v)
-}
-
-// HealthReport is the outcome of a check, shaped like LiteLLM's /health
-// answer: one endpoint per deployment ID, never one for an alias.
-// Endpoints are in config order.
+// HealthReport is the outcome of a check: one endpoint per deployment ID,
+// never one for an alias, in config order within each list.
 type HealthReport struct {
-	Healthy        []HealthEndpoint `json:"healthy_endpoints"`
-	Unhealthy      []HealthEndpoint `json:"unhealthy_endpoints"`
-	HealthyCount   int              `json:"healthy_count"`
-	UnhealthyCount int              `json:"unhealthy_count"`
+	Healthy        []HealthEndpoint
+	Unhealthy      []HealthEndpoint
+	HealthyCount   int
+	UnhealthyCount int
 	// Skipped are the deployments left out (opted out, or a wildcard
 	// deployment with no model to probe), with the reason in Error.
-	Skipped []HealthEndpoint `json:"skipped_endpoints,omitempty"`
+	Skipped []HealthEndpoint
 }
 
 func (rep *HealthReport) add(e HealthEndpoint) {

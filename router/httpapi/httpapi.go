@@ -188,14 +188,15 @@ func (h *Handler) mayUse(ctx context.Context, name string) *apiError {
 	return nil
 }
 
-// allowFunc returns the catalog filter for the caller: nil (everything) for
-// the master key or without a Checker.
-func (h *Handler) allowFunc(ctx context.Context) func(string) bool {
+// catalog returns the Router's catalog as the caller may see it: what the
+// Checker allows the caller's key, asked as a request would be (with each
+// name's resolution); everything for the master key or without a Checker.
+func (h *Handler) catalog(ctx context.Context) []router.Listing {
 	p, _ := PrincipalFrom(ctx)
 	if p.Master || h.ac == nil {
-		return nil
+		return h.rt.Catalog(ctx, nil)
 	}
-	return func(name string) bool { return h.ac.Authorize(p.KeyID, name) == nil }
+	return h.rt.Catalog(access.NewContext(ctx, p.KeyID), h.ac)
 }
 
 // Mux returns every endpoint on one mux: the client and operator endpoints

@@ -14,16 +14,16 @@ import (
 func (h *Handler) Models() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, struct {
-			Object string         `json:"object"`
-			Data   []router.Model `json:"data"`
+			Object string  `json:"object"`
+			Data   []model `json:"data"`
 		}{"list", h.models(r.Context())})
 	})
 }
 
 // models lists what the caller may use: the catalog's names through the
 // Checker, then the key's own aliases, which it may always call.
-func (h *Handler) models(ctx context.Context) []router.Model {
-	ms := h.rt.Models(h.allowFunc(ctx))
+func (h *Handler) models(ctx context.Context) []model {
+	ms := catalogModels(h.catalog(ctx))
 	p, _ := PrincipalFrom(ctx)
 	if h.ac == nil || p.Master || h.ac.CheckKey(p.KeyID) != nil {
 		return ms
@@ -36,7 +36,7 @@ func (h *Handler) models(ctx context.Context) []router.Model {
 	for _, m := range ms {
 		listed[m.ID] = true
 	}
-	var all []router.Model // the whole catalog, read once if needed
+	var all []model // the whole catalog, read once if needed
 	for _, name := range slices.Sorted(maps.Keys(k.Aliases)) {
 		if listed[name] {
 			continue
@@ -53,9 +53,9 @@ func (h *Handler) models(ctx context.Context) []router.Model {
 			continue
 		}
 		if all == nil {
-			all = h.rt.Models(nil)
+			all = catalogModels(h.rt.Catalog(ctx, nil))
 		}
-		m := router.Model{ID: name, Object: "model", Created: k.Created.Unix(), OwnedBy: "modelroute"}
+		m := model{ID: name, Object: "model", Created: k.Created.Unix(), OwnedBy: "modelroute"}
 		for _, c := range all {
 			if c.ID == target {
 				m.OwnedBy = c.OwnedBy
@@ -72,8 +72,8 @@ func (h *Handler) models(ctx context.Context) []router.Model {
 func (h *Handler) ModelInfo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, struct {
-			Data []router.ModelInfo `json:"data"`
-		}{h.rt.ModelInfo(h.allowFunc(r.Context()))})
+			Data []modelInfo `json:"data"`
+		}{catalogModelInfo(h.catalog(r.Context()))})
 	})
 }
 
@@ -82,8 +82,8 @@ func (h *Handler) ModelInfo() http.Handler {
 func (h *Handler) ModelGroupInfo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, struct {
-			Data []router.GroupInfo `json:"data"`
-		}{h.rt.GroupInfo(h.allowFunc(r.Context()))})
+			Data []groupInfo `json:"data"`
+		}{catalogGroupInfo(h.catalog(r.Context()))})
 	})
 }
 
@@ -117,11 +117,12 @@ func (h *Handler) Health() http.Handler {
 			// A restricted key sees, and so probes, only the deployments
 			// behind the names it may use: no other deployment's model or
 			// address, and no probes of them on its behalf.
-			if allow := h.allowFunc(r.Context()); allow != nil {
-				rows := h.rt.ModelInfo(allow)
-				ids := make([]string, len(rows))
-				for i, row := range rows {
-					ids[i] = row.Info.ID
+			if p, _ := PrincipalFrom(r.Context()); !p.Master && h.ac != nil {
+				var ids []string
+				for _, l := range h.catalog(r.Context()) {
+					for _, d := range l.Deployments {
+						ids = append(ids, d.ID)
+					}
 				}
 				rep, err = hc.CheckDeployments(r.Context(), ids)
 			} else {
@@ -132,7 +133,7 @@ func (h *Handler) Health() http.Handler {
 				return
 			}
 		}
-		writeJSON(w, http.StatusOK, rep)
+		writeJSON(w, http.StatusOK, newHealthReport(rep))
 	})
 }
 
