@@ -464,6 +464,14 @@ func (c *call) acquire(d *dep, now int64) (probe, ok bool) {
 			return false, false
 		}
 	}
+	if c.r.shared != nil && (d.RPM > 0 || d.TPM > 0) && !c.r.admitShared(c.ctx, d, now, c.cand.tokens()) {
+		if d.RPM > 0 {
+			st.rpm.Add(-1)
+		}
+		st.inflight.Add(-1)
+		st.release(probe)
+		return false, false
+	}
 	return probe, true
 }
 
@@ -515,6 +523,9 @@ func (c *call) attempt(d *dep, probe bool, start time.Time, g *group, match, tar
 		}
 		st.success(end.UnixNano(), lat, probe)
 		st.addUsage(end.UnixNano(), d.RPM == 0, usage.TotalTokens)
+		if c.r.shared != nil {
+			c.r.shareTokens(d, end.UnixNano(), usage.TotalTokens)
+		}
 		c.addAttempt(Attempt{Deployment: d.ID, Group: g.name, Duration: lat})
 		c.dep, c.probe, c.group, c.target, c.upstream, c.fallback = d, probe, g, target, upstream, fallback
 		if c.r.obs != nil {
@@ -535,6 +546,7 @@ func (c *call) attempt(d *dep, probe bool, start time.Time, g *group, match, tar
 	}
 	c.addAttempt(Attempt{Deployment: d.ID, Group: g.name, Err: err, Kind: kind, Duration: lat})
 	if until != 0 {
+		c.r.shareCooldown(d, until)
 		ev.CooldownUntil = time.Unix(0, until)
 		c.r.log.LogAttrs(c.ctx, slog.LevelInfo, "router: deployment cooling down",
 			slog.String("deployment", d.ID), slog.String("group", g.name),

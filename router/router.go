@@ -31,6 +31,8 @@ type Router struct {
 	seeded bool
 	calls  sync.Pool // *call
 	closed atomic.Bool
+
+	shared *sharedState // nil: nothing shared with other processes
 }
 
 // Option configures a Router.
@@ -42,6 +44,7 @@ type options struct {
 	est    Estimator
 	seed   uint64
 	seeded bool
+	shared SharedState
 }
 
 // WithLogger sets the logger for failed attempts, cooldowns and reloads.
@@ -121,6 +124,7 @@ func New(reg *alias.Registry, cfg Config, opts ...Option) (*Router, error) {
 	}
 	r.states = states
 	r.tab.Store(tab)
+	r.startShared(o.shared)
 	return r, nil
 }
 
@@ -181,7 +185,9 @@ func (r *Router) Known(name string) bool { return r.tab.Load().Known(name) }
 // Close stops the Router: later requests fail with ErrClosed; requests and
 // streams in flight finish. Close is idempotent and always returns nil.
 func (r *Router) Close() error {
-	r.closed.Store(true)
+	if !r.closed.Swap(true) && r.shared != nil {
+		r.shared.cancel()
+	}
 	return nil
 }
 

@@ -192,7 +192,9 @@ func (s *Stream) fail(err error) error {
 		kind = provider.KindConnection
 	}
 	if kind != provider.KindCanceled {
-		s.d.st.failure(time.Now().UnixNano(), kind, pe.RetryAfter, false, &s.r.tab.Load().set)
+		if until := s.d.st.failure(time.Now().UnixNano(), kind, pe.RetryAfter, false, &s.r.tab.Load().set); until != 0 {
+			s.r.shareCooldown(s.d, until)
+		}
 	}
 	s.err = &StreamError{Requested: s.route.Requested, Kind: kind, Err: err}
 	s.finish(s.err)
@@ -214,6 +216,9 @@ func (s *Stream) finish(err error) {
 		now := time.Now()
 		s.d.st.inflight.Add(-1)
 		s.d.st.addUsage(now.UnixNano(), s.d.RPM == 0, s.usage.TotalTokens)
+		if s.r.shared != nil {
+			s.r.shareTokens(s.d, now.UnixNano(), s.usage.TotalTokens)
+		}
 		if s.r.obs == nil && s.observe == nil {
 			return
 		}

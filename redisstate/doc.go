@@ -1,0 +1,63 @@
+// Package redisstate lets several replicas of a modelroute service (gateway
+// processes behind one load balancer) share their state through Redis, on
+// github.com/redis/go-redis/v9. It implements the small interfaces the
+// owning packages define, whose in-memory implementations stay the
+// default; nothing in the core imports this package or go-redis.
+//
+//	c, err := redisstate.NewURL("redis://127.0.0.1:6379")
+//	…
+//	defer c.Close()
+//	aliases := c.AliasStore()
+//	reg, err := alias.New(ctx, alias.WithStore(aliases))   // the shared registry
+//	defer aliases.FollowAliases(reg)()                      // see the others' writes within milliseconds
+//	r, err := router.New(reg, cfg, router.WithSharedState(c.Routing()))
+//
+// # What is shared
+//
+//   - Cooldowns (Routing, a router.SharedState): a deployment that cools
+//     down on one replica cools down on all of them until the same moment;
+//     a replica that starts, or reconnects after an outage, reads the
+//     cooldowns in force.
+//   - rpm and tpm limits of deployments (Routing): counted per deployment
+//     in fixed one-minute windows aligned to the Unix minute, the same
+//     windows on every replica (a limit of N rpm admits N requests per
+//     calendar minute across the fleet). Admission is one Lua script, so
+//     one round trip, made only for deployments that have a limit; token
+//     counts are added after the answer, queued and sent in pipelined
+//     batches off the request path, so a tpm limit can be passed by the
+//     answers in flight when it is reached.
+//   - The alias registry (AliasStore, an alias.Store, with FollowAliases):
+//     aliases live in a Redis hash; a write on one replica is announced
+//     on a pub/sub channel and every other replica reloads its Registry
+//     (alias.Registry.Reload), well within a second.
+//
+// # Outages
+//
+// A Client notices a failed call and then fails fast (ErrUnavailable, no
+// round trip) while it pings Redis every 200 ms. Meanwhile each replica
+// routes from its own state: the Router admits by its own rpm/tpm
+// counters and keeps its own cooldowns, so requests that state can serve
+// are served (the Router logs one warning per outage); queued token counts
+// and cooldown announcements are dropped; alias writes fail (the Registry
+// refuses the write and keeps its state) while resolving goes on from
+// memory. When Redis answers again the subscription is remade and every
+// replica catches up: it reads the cooldowns in force and reloads the
+// registry.
+//
+// Aliases live in Redis: run it with persistence (appendonly yes), or a
+// restart of Redis empties the registry of every replica.
+//
+// # Keys
+//
+// Every key and the channel start with a prefix (WithPrefix, default
+// "modelroute"): PREFIX:{ID}:rpm:MINUTE and PREFIX:{ID}:tpm:MINUTE,
+// PREFIX:cooldowns, PREFIX:aliases, and the channel PREFIX:events.
+//
+// # Lifecycle and concurrency
+//
+// New (or NewURL) → use → Close. A Client runs three goroutines (the
+// subscription, the health check, the batch writer) until Close, which
+// sends what is queued and closes the connections. Everything is safe for
+// concurrent use. Notification handlers run on the subscription's
+// goroutine, one at a time.
+package redisstate
