@@ -14,12 +14,12 @@ import (
 	"github.com/modelroute/modelroute/alias"
 )
 
-// AliasStore is an alias.Store in Redis that several Registries share: the
-// hash PREFIX:aliases maps each alias name to its JSON. Save writes only
-// the aliases that changed since this store last loaded or saved (so two
-// replicas writing different aliases at once do not undo each other; for
-// one alias, the last write wins) and announces the change on
-// PREFIX:events, in one transaction. FollowAliases makes a Registry reload
+// AliasStore is an alias.RowStore in Redis that several Registries share:
+// the hash PREFIX:aliases maps each alias name to its JSON. Put and Delete
+// write one alias; Save writes only the aliases that changed since this
+// store last loaded or saved. So two replicas writing different aliases at
+// once do not undo each other (for one alias, the last write wins). Each
+// write announces the change on PREFIX:events in the same transaction. FollowAliases makes a Registry reload
 // on every announcement from another replica.
 //
 // A Save while Redis is unreachable fails, so the Registry refuses the
@@ -32,7 +32,7 @@ type AliasStore struct {
 	last map[string]string // name → JSON, as last loaded or saved
 }
 
-var _ alias.Store = (*AliasStore)(nil)
+var _ alias.RowStore = (*AliasStore)(nil)
 
 // AliasStore returns the alias.Store over c.
 func (c *Client) AliasStore() *AliasStore { return &AliasStore{c: c} }
@@ -88,6 +88,45 @@ func (s *AliasStore) Save(ctx context.Context, all []alias.Alias) error {
 	if len(changed) == 0 {
 		return nil
 	}
+	if err := s.write(ctx, set, del, changed); err != nil {
+		return err
+	}
+	s.last = next
+	return nil
+}
+
+// Put implements alias.RowStore.
+func (s *AliasStore) Put(ctx context.Context, a alias.Alias) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("redisstate: save alias %q: %w", a.Name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.write(ctx, []any{a.Name, string(b)}, nil, []string{a.Name}); err != nil {
+		return err
+	}
+	if s.last == nil {
+		s.last = map[string]string{}
+	}
+	s.last[a.Name] = string(b)
+	return nil
+}
+
+// Delete implements alias.RowStore.
+func (s *AliasStore) Delete(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.write(ctx, nil, []string{name}, []string{name}); err != nil {
+		return err
+	}
+	delete(s.last, name)
+	return nil
+}
+
+// write sets and deletes hash fields and announces the change, in one
+// transaction. s.mu is held.
+func (s *AliasStore) write(ctx context.Context, set []any, del, changed []string) error {
 	if s.c.down.Load() {
 		return fmt.Errorf("redisstate: save aliases: %w", ErrUnavailable)
 	}
@@ -105,7 +144,6 @@ func (s *AliasStore) Save(ctx context.Context, all []alias.Alias) error {
 	if err := s.c.check(err); err != nil {
 		return fmt.Errorf("redisstate: save aliases: %w", err)
 	}
-	s.last = next
 	return nil
 }
 

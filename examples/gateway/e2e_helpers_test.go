@@ -194,11 +194,17 @@ func writeConfig(t testing.TB, tmpl string, up *upstream) string {
 // until the test ends (or stop is called), and waits until it is ready.
 func startGateway(t testing.TB, config, state string) *testGateway {
 	t.Helper()
+	return startGatewayArgs(t, config, state)
+}
+
+// startGatewayArgs is startGateway with more command-line arguments.
+func startGatewayArgs(t testing.TB, config, state string, extra ...string) *testGateway {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &testGateway{t: t, gatewayProc: &gatewayProc{state: state, config: config, log: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}}
 	ready := make(chan string, 1)
 	go func() {
-		g.done <- run(ctx, []string{"-config", config, "-state", state, "-addr", "127.0.0.1:0"}, g.log, ready)
+		g.done <- run(ctx, append([]string{"-config", config, "-state", state, "-addr", "127.0.0.1:0"}, extra...), g.log, ready)
 	}()
 	select {
 	case addr := <-ready:

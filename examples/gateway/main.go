@@ -5,7 +5,10 @@
 //	go run ./examples/gateway -config config.yaml  # a LiteLLM proxy config
 //
 // Aliases, keys, teams, organizations, access groups and usage persist under
-// -state and survive a restart. SIGINT or SIGTERM shuts down gracefully:
+// -state and survive a restart. With -redis URL (or LiteLLM's
+// router_settings.redis_host/redis_port/redis_password or redis_url) it is
+// one replica of a fleet: cooldowns, rpm/tpm limits and aliases are shared
+// through that Redis (see package redisstate). SIGINT or SIGTERM shuts down gracefully:
 // in-flight requests, streams included, finish first.
 package main
 
@@ -44,6 +47,7 @@ type options struct {
 	state           string
 	skipUnsupported bool
 	cpuprofile      string
+	redis           string
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -55,6 +59,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.state, "state", "", "directory for aliases, keys, teams, access groups and usage (default: under the user config dir)")
 	fs.BoolVar(&o.skipUnsupported, "skip-unsupported", false, "skip deployments of providers without an OpenAI-compatible API, with a warning each, instead of refusing the config")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (written at shutdown)")
+	fs.StringVar(&o.redis, "redis", "", "share cooldowns, rpm/tpm limits and aliases with the other replicas through this Redis, redis://[:password@]host:port[/db] (default: router_settings.redis_*, else none)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -140,7 +145,11 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return errors.New("no master key: set general_settings.master_key in the config or MODELROUTE_MASTER_KEY")
 	}
 
-	g, err := gateway.New(ctx, cfg, gateway.WithStateDir(o.state), gateway.WithMasterKey(master), gateway.WithLogger(log))
+	gopts := []gateway.Option{gateway.WithStateDir(o.state), gateway.WithMasterKey(master), gateway.WithLogger(log)}
+	if o.redis != "" {
+		gopts = append(gopts, gateway.WithRedis(o.redis))
+	}
+	g, err := gateway.New(ctx, cfg, gopts...)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ import (
 
 // Server is one redis-server process.
 type Server struct {
-	t    testing.TB
+	t       testing.TB
 	bin     string
 	dir     string
 	port    int

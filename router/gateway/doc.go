@@ -44,6 +44,13 @@
 // WithAliasStore, WithAccessStore and WithUsageStore plug in any other
 // store, one part at a time.
 //
+// With WithRedis, or the config's router_settings.redis_host/redis_port/
+// redis_password or redis_url, the gateway is one replica of a fleet: the
+// replicas share cooldowns and deployments' rpm/tpm limits through that
+// Redis, and keep the alias registry there (unless WithAliasStore says
+// otherwise), each following the others' writes within milliseconds. See
+// package redisstate, also for what a Redis outage does.
+//
 // # Lifecycle and concurrency
 //
 // New → Handler (mount or serve it) → Close. Close stops the parts in the

@@ -6,19 +6,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/provider"
+	"github.com/modelroute/modelroute/redisstate"
 	"github.com/modelroute/modelroute/router"
 	"github.com/modelroute/modelroute/router/httpapi"
 	"github.com/modelroute/modelroute/router/litellm"
@@ -35,6 +39,7 @@ type Gateway struct {
 	health  *router.HealthChecker
 	cfg     router.Config
 	metrics *prometheus.Registry
+	redis   *redisstate.Client // nil: no Redis
 	handler http.Handler
 	log     *slog.Logger
 
@@ -67,6 +72,9 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 			g.Close()
 		}
 	}()
+	if err := g.connectRedis(cfg.Router.Redis, &o); err != nil {
+		return nil, err
+	}
 	if err := o.fileStores(); err != nil {
 		return nil, err
 	}
@@ -79,6 +87,9 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 		return nil, err
 	}
 	g.onClose(func() { g.reg.Close() })
+	if as, ok := o.aliasStore.(*redisstate.AliasStore); ok {
+		g.onClose(as.FollowAliases(g.reg))
+	}
 
 	var copts []access.Option
 	if o.accessStore != nil {
@@ -124,7 +135,11 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	// Requested names are metric labels only when they are groups or
 	// aliases (at most metrics.DefaultMaxNames of them).
 	col := metrics.New(metrics.WithKnownNames(g.knownName))
-	ropts := append([]router.Option{router.WithLogger(g.log), router.WithObserver(col)}, o.routerOpts...)
+	ropts := []router.Option{router.WithLogger(g.log), router.WithObserver(col)}
+	if g.redis != nil {
+		ropts = append(ropts, router.WithSharedState(g.redis.Routing()))
+	}
+	ropts = append(ropts, o.routerOpts...)
 	if g.rt, err = router.New(g.reg, g.cfg, ropts...); err != nil {
 		return nil, fmt.Errorf("gateway: %s: %w", cfg.File, err)
 	}
@@ -168,6 +183,36 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	mux.Handle("GET /metrics", mh)
 	g.handler = mux
 	return g, nil
+}
+
+// connectRedis connects to the Redis that WithRedis or the config's
+// router_settings name, if any: the replicas then share cooldowns, rpm/tpm
+// limits and the alias registry through it (package redisstate).
+func (g *Gateway) connectRedis(rc litellm.Redis, o *options) error {
+	var err error
+	ropts := []redisstate.Option{redisstate.WithLogger(g.log)}
+	switch {
+	case o.redisURL != "":
+		g.redis, err = redisstate.NewURL(o.redisURL, ropts...)
+	case rc.URL != "":
+		g.redis, err = redisstate.NewURL(rc.URL, ropts...)
+	case rc.Host != "":
+		port := rc.Port
+		if port == 0 {
+			port = 6379
+		}
+		g.redis, err = redisstate.New(&redis.Options{Addr: net.JoinHostPort(rc.Host, strconv.Itoa(port)), Password: rc.Password}, ropts...)
+	default:
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	g.onClose(func() { g.redis.Close() })
+	if o.aliasStore == nil {
+		o.aliasStore = g.redis.AliasStore()
+	}
+	return nil
 }
 
 // knownName reports whether name is a group the Router serves or an alias

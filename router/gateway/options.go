@@ -32,6 +32,7 @@ type options struct {
 	master       string
 	hasMaster    bool
 	saveInterval time.Duration
+	redisURL     string
 }
 
 // WithLogger logs through l: the Router's events, failed usage saves,
@@ -91,3 +92,13 @@ func WithMasterKey(key string) Option {
 // WithUsageSaveInterval saves the usage counters every d (default
 // DefaultUsageSaveInterval) and once more on Close.
 func WithUsageSaveInterval(d time.Duration) Option { return func(o *options) { o.saveInterval = d } }
+
+// WithRedis makes the gateway one replica of a fleet sharing the Redis at
+// url ("redis://[:password@]host:port[/db]"), in place of the config's
+// router_settings.redis_host/redis_port/redis_password or redis_url:
+// cooldowns, deployments' rpm/tpm limits and the alias registry (kept in
+// Redis instead of aliases.json) are shared, and an alias written on one
+// replica serves on every other within a second. Without it and without
+// those settings there is no Redis. See package redisstate for what an
+// outage does.
+func WithRedis(url string) Option { return func(o *options) { o.redisURL = url } }

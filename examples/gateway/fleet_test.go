@@ -1,0 +1,143 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelroute/modelroute/provider/providertest"
+	"github.com/modelroute/modelroute/redisstate/redistest"
+)
+
+// fleetConfig: a group whose first deployment fails, and a group whose
+// first deployment takes 4 requests a minute, both with a spare.
+const fleetConfig = `
+model_list:
+  - model_name: fleet
+    litellm_params: {model: openai/bad-model, api_base: %[1]s, api_key: ` + upstreamSecret + `, order: 1}
+    model_info: {id: dep-bad}
+  - model_name: fleet
+    litellm_params: {model: openai/good-model, api_base: %[1]s, api_key: ` + upstreamSecret + `, order: 2}
+    model_info: {id: dep-good}
+  - model_name: limited
+    litellm_params: {model: openai/lim-model, api_base: %[1]s, api_key: ` + upstreamSecret + `, order: 1, rpm: 4}
+    model_info: {id: dep-lim}
+  - model_name: limited
+    litellm_params: {model: openai/spare-model, api_base: %[1]s, api_key: ` + upstreamSecret + `, order: 2}
+    model_info: {id: dep-spare}
+router_settings:
+  cooldown_time: 60
+general_settings:
+  master_key: ` + testMasterKey + `
+`
+
+// Three gateway replicas share one real Redis: a deployment cooled on A is
+// skipped by B, a limit of 4 rpm admits 4 across all three, an alias created
+// on A serves on B within a second, and when Redis dies requests are still
+// served, then sharing resumes.
+func TestFleet(t *testing.T) {
+	srv := redistest.Start(t, redistest.Durable())
+	up := newUpstream(t)
+	cfg := writeConfig(t, fleetConfig, up)
+	var reps []*testGateway
+	for range 3 {
+		reps = append(reps, startGatewayArgs(t, cfg, t.TempDir(), "-redis", srv.URL()))
+	}
+	a, b, c := reps[0], reps[1], reps[2]
+	deploymentUp := func(g *testGateway, id string) string {
+		r := g.do("GET", "/metrics", "", nil)
+		for _, line := range strings.Split(string(r.Body), "\n") {
+			if strings.HasPrefix(line, `modelroute_deployment_up{deployment="`+id+`"`) {
+				return line[strings.LastIndexByte(line, ' ')+1:]
+			}
+		}
+		return ""
+	}
+
+	t.Run("cooldown on A skips on B", func(t *testing.T) {
+		up.Handler.SetFault("bad-model", providertest.Fault{Status: http.StatusTooManyRequests})
+		mustStatus(t, "chat fleet on A", a.with(t).chat(testMasterKey, "fleet"), http.StatusOK)
+		if up.Handler.CountModel("bad-model") != 1 {
+			t.Fatalf("A called bad-model %d times, want 1", up.Handler.CountModel("bad-model"))
+		}
+		if !eventually(time.Second, func() bool { return deploymentUp(b, "dep-bad") == "0" }) {
+			t.Fatalf("B does not show dep-bad out of rotation")
+		}
+		for range 5 {
+			r := b.with(t).chat(testMasterKey, "fleet")
+			mustStatus(t, "chat fleet on B", r, http.StatusOK)
+			if got := r.Header.Get("x-modelroute-attempts"); got != "1" {
+				t.Errorf("B made %s attempts, want 1 (dep-bad skipped)", got)
+			}
+		}
+		if n := up.Handler.CountModel("bad-model"); n != 1 {
+			t.Errorf("bad-model was called %d times in all, want only A's 1", n)
+		}
+	})
+
+	t.Run("4 rpm admits 4 across the fleet", func(t *testing.T) {
+		// The limit counts per calendar minute: do not start at its very end.
+		if s := time.Now().Second(); s >= 58 {
+			time.Sleep(time.Duration(61-s) * time.Second)
+		}
+		for i := range 12 {
+			mustStatus(t, "chat limited", reps[i%3].with(t).chat(testMasterKey, "limited"), http.StatusOK)
+		}
+		if n := up.Handler.CountModel("lim-model"); n != 4 {
+			t.Errorf("the 4-rpm deployment served %d of 12 requests across 3 replicas, want 4", n)
+		}
+		if n := up.Handler.CountModel("spare-model"); n != 8 {
+			t.Errorf("the spare served %d, want 8", n)
+		}
+	})
+
+	createAlias := func(t *testing.T, g *testGateway, name, target string) {
+		t.Helper()
+		r := g.with(t).do("POST", "/api/model-aliases/create", testMasterKey,
+			map[string]any{"alias": name, "litellm_model": target, "active": true})
+		mustStatus(t, "create alias "+name, r, http.StatusCreated)
+	}
+
+	t.Run("alias created on A serves on B within a second", func(t *testing.T) {
+		createAlias(t, a, "team-smart", "fleet")
+		start := time.Now()
+		if !eventually(time.Second, func() bool { return b.chat(testMasterKey, "team-smart").Status == http.StatusOK }) {
+			t.Fatalf("B does not serve team-smart a second after A created it")
+		}
+		t.Logf("B served the alias %v after A created it", time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("Redis killed: still served, then recovery", func(t *testing.T) {
+		srv.Kill()
+		for i := range 9 {
+			g := reps[i%3].with(t)
+			for _, name := range []string{"fleet", "limited", "team-smart"} {
+				mustStatus(t, "chat "+name+" during the outage", g.chat(testMasterKey, name), http.StatusOK)
+			}
+		}
+		// Writes that must be shared fail, saying why, and change nothing.
+		r := b.with(t).do("POST", "/api/model-aliases/create", testMasterKey,
+			map[string]any{"alias": "during-outage", "litellm_model": "fleet", "active": true})
+		if r.Status < 400 || !strings.Contains(string(r.Body), "redis unavailable") {
+			t.Errorf("creating an alias with Redis down: %v, want a refusal naming the outage", r)
+		}
+		if r := b.with(t).chat(testMasterKey, "during-outage"); r.Status != http.StatusNotFound {
+			t.Errorf("the refused alias serves: %v", r)
+		}
+		srv.Restart()
+		ok := eventually(10*time.Second, func() bool {
+			r := b.do("POST", "/api/model-aliases/create", testMasterKey,
+				map[string]any{"alias": "after-outage", "litellm_model": "fleet", "active": true})
+			return r.Status == http.StatusCreated
+		})
+		if !ok {
+			t.Fatalf("B cannot create an alias after Redis is back")
+		}
+		if !eventually(time.Second, func() bool { return c.chat(testMasterKey, "after-outage").Status == http.StatusOK }) {
+			t.Fatalf("C does not serve an alias B created after the outage")
+		}
+		// What was created before the outage is still there.
+		mustStatus(t, "chat team-smart on C after the outage", c.with(t).chat(testMasterKey, "team-smart"), http.StatusOK)
+	})
+}
