@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -158,6 +159,45 @@ type wrkResult struct {
 	P50, P90     time.Duration
 	P99, Max     time.Duration
 	Load         string // the load average after the run
+	// CPU is the CPU time the target's process used during the run (user
+	// and system, from /proc); 0 where it cannot be read.
+	CPU time.Duration
+}
+
+// CPUPerRequest is the target process's CPU time per completed request: a
+// cost that the other processes on the machine disturb much less than
+// they disturb req/s and latency.
+func (r *wrkResult) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
+}
+
+// processCPU returns the user and system CPU time process pid has used, on
+// Linux; ok is false elsewhere.
+func processCPU(pid int) (_ time.Duration, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from the last ')'. utime and stime are fields 14 and 15, in clock
+	// ticks of 1/100 s (USER_HZ, fixed for user space on Linux).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
 }
 
 // Rate is the completed requests per second.
@@ -225,6 +265,7 @@ func parseWrkSummary(out string, r *wrkResult) error {
 type externalTarget struct {
 	URL string // the chat completions URL
 	Key string // "" for none
+	PID int    // the process serving it
 }
 
 // runWrk drives t with wrk for d with conns connections and threads
@@ -236,11 +277,16 @@ func runWrk(ctx context.Context, cfg externalConfig, script string, name string,
 		"--timeout", "10s", "-s", script, t.URL, "--", string(chatBody(loadAlias, stream)), t.Key,
 	}
 	cmd := exec.CommandContext(ctx, cfg.Wrk, args...)
+	cpu0, ok0 := processCPU(t.PID)
 	out, err := cmd.CombinedOutput()
+	cpu1, ok1 := processCPU(t.PID)
 	if err != nil {
 		return nil, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args[:len(args)-1], " "), err, out)
 	}
 	r := &wrkResult{Target: name, Stream: stream, Conns: conns, Load: loadavg()}
+	if ok0 && ok1 {
+		r.CPU = cpu1 - cpu0
+	}
 	if err := parseWrkSummary(string(out), r); err != nil {
 		return nil, fmt.Errorf("%s %s, %d conns: %w\n%s", name, modeName(stream), conns, err, out)
 	}
@@ -308,9 +354,9 @@ func runExternal(ctx context.Context, cfg externalConfig) (_ *externalReport, er
 		return nil, err
 	}
 	targets := map[string]externalTarget{
-		"direct":  {URL: up.URL() + "/v1/chat/completions"},
-		"proxy":   {URL: px.URL() + "/v1/chat/completions"},
-		"gateway": {URL: gw.URL() + "/v1/chat/completions", Key: key},
+		"direct":  {URL: up.URL() + "/v1/chat/completions", PID: up.cmd.Process.Pid},
+		"proxy":   {URL: px.URL() + "/v1/chat/completions", PID: px.cmd.Process.Pid},
+		"gateway": {URL: gw.URL() + "/v1/chat/completions", Key: key, PID: gw.cmd.Process.Pid},
 	}
 	for _, name := range cfg.Targets {
 		for _, stream := range cfg.Modes {
@@ -352,8 +398,8 @@ func runExternal(ctx context.Context, cfg externalConfig) (_ *externalReport, er
 			if err != nil {
 				return nil, err
 			}
-			cfg.progress("  %-8s %-6s %3d conns: %7.0f req/s  p50 %s  p99 %s  errors %d  (load %s)",
-				c.target, modeName(c.stream), c.conns, r.Rate(), ms(r.P50), ms(r.P99), r.Errors(), r.Load)
+			cfg.progress("  %-8s %-6s %3d conns: %7.0f req/s  p50 %s  p99 %s  errors %d  CPU %s/request  (load %s)",
+				c.target, modeName(c.stream), c.conns, r.Rate(), ms(r.P50), ms(r.P99), r.Errors(), us(r.CPUPerRequest()), r.Load)
 			rounds[c] = append(rounds[c], r)
 		}
 	}
@@ -394,20 +440,32 @@ func (rep *externalReport) find(target string, stream bool, conns int) *wrkResul
 	return nil
 }
 
-// write prints the table: each target's req/s, p50, p90, p99 and errors;
-// on the gateway's rows its req/s over the proxy's and the p50 it adds.
+// write prints the table: each target's req/s, p50, p90, p99, errors and
+// CPU per request; on the gateway's rows its req/s over the proxy's, the
+// p50 it adds and its CPU per request over the proxy's.
 func (rep *externalReport) write(w io.Writer) {
-	fmt.Fprintln(w, "| mode | conns | target | req/s | p50 | p90 | p99 | errors | gateway/proxy | added p50 | load |")
-	fmt.Fprintln(w, "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|---|")
+	fmt.Fprintln(w, "| mode | conns | target | req/s | p50 | p90 | p99 | errors | CPU/request | gateway/proxy | added p50 | CPU/request vs proxy | load |")
+	fmt.Fprintln(w, "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
 	for _, r := range rep.rows {
-		ratio, added := "", ""
+		ratio, added, cpu := "", "", ""
 		if px := rep.find("proxy", r.Stream, r.Conns); r.Target == "gateway" && px != nil {
 			ratio = fmt.Sprintf("%.2f×", r.Rate()/px.Rate())
 			added = signedMs(r.P50 - px.P50)
+			if px.CPU > 0 {
+				cpu = fmt.Sprintf("%.2f×", float64(r.CPUPerRequest())/float64(px.CPUPerRequest()))
+			}
 		}
-		fmt.Fprintf(w, "| %s | %d | %s | %.0f | %s | %s | %s | %d | %s | %s | %s |\n",
-			modeName(r.Stream), r.Conns, r.Target, r.Rate(), ms(r.P50), ms(r.P90), ms(r.P99), r.Errors(), ratio, added, r.Load)
+		fmt.Fprintf(w, "| %s | %d | %s | %.0f | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n",
+			modeName(r.Stream), r.Conns, r.Target, r.Rate(), ms(r.P50), ms(r.P90), ms(r.P99), r.Errors(), us(r.CPUPerRequest()), ratio, added, cpu, r.Load)
 	}
+}
+
+// us formats d in microseconds; "" for 0 (not measured).
+func us(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
 }
 
 // bars checks the bars: the gateway serves at least

@@ -153,3 +153,28 @@ func TestExternalBars(t *testing.T) {
 		t.Errorf("bars (-want +got):\n%s", diff)
 	}
 }
+
+// TestProcessCPU: the tool reads its own CPU time from /proc, and it grows
+// with work done.
+func TestProcessCPU(t *testing.T) {
+	before, ok := processCPU(os.Getpid())
+	if !ok {
+		t.Skip("no /proc/PID/stat on this system: CPU per request is not reported here")
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		now, _ := processCPU(os.Getpid())
+		if now > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CPU time stayed at %v through a second of busy work", before)
+		}
+		for i := range 1_000_000 {
+			_ = i * i
+		}
+	}
+	if _, ok := processCPU(-1); ok {
+		t.Errorf("processCPU(-1) reported a time")
+	}
+}
