@@ -106,6 +106,7 @@ type OpenAI struct {
 	owned  *http.Client // the client built by NewOpenAI, or nil
 
 	skipDrain atomic.Int64 // streams to close without draining their body (drain.go)
+	raw       rawTarget    // for ChatCompletionRaw (raw.go)
 }
 
 var (
@@ -194,7 +195,7 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	}
 	oc.OrgID = cfg.Organization
 
-	p := &OpenAI{name: name}
+	p := &OpenAI{name: name, raw: newRawTarget(base, cfg.Azure != nil, oc.APIVersion, oc.AzureModelMapperFunc, cfg.APIKey, cfg.Organization)}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = NewHTTPClient()

@@ -1,0 +1,190 @@
+package provider_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/modelroute/modelroute/provider"
+	"github.com/modelroute/modelroute/provider/providertest"
+)
+
+// rawCall makes the raw call of req: its JSON, sent as it is.
+func rawCall(t *testing.T, p *provider.OpenAI, req openai.ChatCompletionRequest) ([]byte, error) {
+	t.Helper()
+	body, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ChatCompletionRaw(t.Context(), req.Model, body)
+}
+
+// TestOpenAIRawMatchesTyped: ChatCompletionRaw sends what ChatCompletion
+// sends (the path, the Azure deployment and api-version, credentials,
+// organization, extra headers, Host, and the same request) and answers the
+// same: its JSON decodes to ChatCompletion's response.
+func TestOpenAIRawMatchesTyped(t *testing.T) {
+	srv := providertest.NewServer(providertest.WithAPIKey("sk-test"))
+	defer srv.Close()
+	var host string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host = r.Host
+		srv.ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	for _, tc := range []struct {
+		name  string
+		cfg   provider.OpenAIConfig
+		model string
+	}{
+		{"openai with organization and headers", provider.OpenAIConfig{
+			Name: "groq", BaseURL: hs.URL + "/v1/", APIKey: "sk-test", Organization: "org-1",
+			Headers: map[string]string{"x-team": "blue", "Host": "llm.internal"},
+		}, "llama-3.1-70b"},
+		{"header overrides organization", provider.OpenAIConfig{
+			BaseURL: hs.URL + "/v1", APIKey: "sk-test", Organization: "org-1",
+			Headers: map[string]string{"OpenAI-Organization": "org-override"},
+		}, "m"},
+		{"azure mapped", provider.OpenAIConfig{
+			BaseURL: hs.URL, APIKey: "sk-test",
+			Azure: &provider.AzureConfig{APIVersion: "2024-06-01", Deployments: map[string]string{"gpt-4o": "prod-4o"}},
+		}, "gpt-4o"},
+		{"azure unmapped, default version", provider.OpenAIConfig{
+			BaseURL: hs.URL, APIKey: "sk-test", Azure: &provider.AzureConfig{},
+		}, "my deployment"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newOpenAI(t, tc.cfg)
+			req := chat(tc.model)
+			req.Temperature = 0.5
+			req.MaxCompletionTokens = 20
+
+			typed, err := p.ChatCompletion(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantReq, _ := srv.LastRequest()
+			wantHost := host
+
+			answer, err := rawCall(t, p, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotReq, _ := srv.LastRequest()
+
+			type sent struct {
+				Method, Path, RawQuery, Host string
+				Header                       map[string]string
+				Body                         map[string]any
+			}
+			view := func(r providertest.Request, host string) sent {
+				s := sent{Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Host: host, Header: map[string]string{}}
+				for _, k := range []string{"Authorization", "Api-Key", "Openai-Organization", "X-Team", "Content-Type", "Accept"} {
+					s.Header[k] = r.Header.Get(k)
+				}
+				if err := json.Unmarshal(r.Body, &s.Body); err != nil {
+					t.Fatalf("body %s: %v", r.Body, err)
+				}
+				return s
+			}
+			if diff := cmp.Diff(view(wantReq, wantHost), view(gotReq, host)); diff != "" {
+				t.Errorf("raw request differs from the typed one (-typed +raw):\n%s", diff)
+			}
+
+			var got openai.ChatCompletionResponse
+			if err := json.Unmarshal(answer, &got); err != nil {
+				t.Fatalf("answer %s: %v", answer, err)
+			}
+			// The HTTP headers go-openai keeps with an answer are not
+			// compared, nor the fake's answer IDs, which count calls.
+			got.ID = typed.ID
+			if diff := cmp.Diff(typed, got, cmpopts.IgnoreUnexported(openai.ChatCompletionResponse{})); diff != "" {
+				t.Errorf("raw answer differs from the typed one (-typed +raw):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestOpenAIRawErrors: the raw call fails as ChatCompletion fails, with the
+// same *Error for every kind of answer.
+func TestOpenAIRawErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		want   provider.Error
+	}{
+		{"html 502", 502, nil, "<html>bad gateway</html>", provider.Error{Kind: provider.KindUnavailable, Status: 502}},
+		{"empty 429 with ms", 429, http.Header{"Retry-After-Ms": {"40"}}, "", provider.Error{Kind: provider.KindRateLimited, Status: 429, RetryAfter: 40 * time.Millisecond}},
+		{"invalid key", 401, nil, `{"error":{"message":"bad key","type":"invalid_request_error","code":"invalid_api_key"}}`, provider.Error{Kind: provider.KindAuth, Status: 401, Code: "invalid_api_key"}},
+		{"context window", 400, nil, `{"error":{"message":"too long","code":"context_length_exceeded"}}`, provider.Error{Kind: provider.KindContextWindow, Status: 400, Code: "context_length_exceeded"}},
+		{"200 that is not JSON", 200, nil, "<html>maintenance</html>", provider.Error{Kind: provider.KindUnavailable}},
+		{"200 with an array", 200, nil, `[1]`, provider.Error{Kind: provider.KindUnavailable}},
+		{"200 empty", 200, nil, ``, provider.Error{Kind: provider.KindConnection}},
+		{"every choice filtered", 200, nil, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"content_filter"}]}`,
+			provider.Error{Kind: provider.KindContentPolicy, Status: 200, Code: "content_filter"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.header {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			}))
+			defer hs.Close()
+			p := newOpenAI(t, provider.OpenAIConfig{BaseURL: hs.URL})
+			for _, call := range []struct {
+				name string
+				do   func() error
+			}{
+				{"typed", func() error { _, err := p.ChatCompletion(t.Context(), chat("m")); return err }},
+				{"raw", func() error { _, err := rawCall(t, p, chat("m")); return err }},
+			} {
+				err := call.do()
+				var e *provider.Error
+				if !errors.As(err, &e) {
+					t.Fatalf("%s: error %v is not a *provider.Error", call.name, err)
+				}
+				got := provider.Error{Kind: e.Kind, Status: e.Status, Code: e.Code, RetryAfter: e.RetryAfter}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("%s: (-want +got):\n%s", call.name, diff)
+				}
+				if e.Provider != "openai" || e.Model != "m" {
+					t.Errorf("%s: error names %s/%s, want openai/m", call.name, e.Provider, e.Model)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenAIRawFilteredNeedsEveryChoice: an answer is refused for content
+// only when every choice was filtered, as ChatCompletion decides.
+func TestOpenAIRawFilteredNeedsEveryChoice(t *testing.T) {
+	const answer = `{"id":"x","object":"chat.completion","model":"m","choices":[` +
+		`{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"},` +
+		`{"index":1,"message":{"role":"assistant","content":""},"finish_reason":"content_filter"}]}`
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, answer)
+	}))
+	defer hs.Close()
+	p := newOpenAI(t, provider.OpenAIConfig{BaseURL: hs.URL})
+	got, err := rawCall(t, p, chat("m"))
+	if err != nil {
+		t.Fatalf("one of two choices filtered: %v, want the answer", err)
+	}
+	if string(got) != answer {
+		t.Errorf("answer = %s, want it as the upstream sent it", got)
+	}
+}
