@@ -24,6 +24,9 @@ type call struct {
 	req  openai.ChatCompletionRequest
 	ereq openai.EmbeddingRequest
 
+	rawReq  []byte // CompleteRaw's body, nil for every other call
+	rawResp []byte // CompleteRaw's answer
+
 	res   alias.Resolution // of the requested name, resolved once
 	start time.Time
 
@@ -485,6 +488,11 @@ func (c *call) attempt(d *dep, probe bool, start time.Time, g *group, match, tar
 	var usage openai.Usage
 	switch c.op {
 	case CallChat:
+		if c.rawReq != nil { // CompleteRaw (raw.go)
+			err = c.chatRaw(d, upstream)
+			usage = c.resp.Usage
+			break
+		}
 		req := c.req
 		req.Model = upstream
 		if d.timeout > 0 {

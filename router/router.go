@@ -233,6 +233,7 @@ func (r *Router) putCall(c *call) {
 	switch c.op {
 	case CallChat:
 		c.resp = openai.ChatCompletionResponse{}
+		c.rawReq, c.rawResp = nil, nil
 	case CallEmbeddings:
 		c.eresp = openai.EmbeddingResponse{}
 	case CallStream:

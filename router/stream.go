@@ -12,7 +12,6 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/modelroute/modelroute/provider"
-	"github.com/modelroute/modelroute/router/internal/chunk"
 )
 
 // Stream is a routed streamed chat completion. Recv returns the chunks and
@@ -162,15 +161,7 @@ func (s *Stream) encode(c openai.ChatCompletionStreamResponse) ([]byte, error) {
 // noteUsage keeps the usage a raw chunk reports, if it reports one, without
 // decoding the rest of it.
 func (s *Stream) noteUsage(raw []byte) {
-	if !bytes.Contains(raw, []byte(`"usage"`)) {
-		return // most chunks; a key spelled with escapes is not looked for
-	}
-	start, end, ok := chunk.Field(raw, "usage")
-	if !ok || raw[start] != '{' {
-		return
-	}
-	var u openai.Usage
-	if json.Unmarshal(raw[start:end], &u) == nil {
+	if u, ok := rawUsage(raw); ok {
 		s.usage = u
 	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,25 +27,28 @@ type chatRequest struct {
 // decode reads a JSON request body into v, refusing bodies over the limit
 // with 413 and anything that is not one JSON object with 400.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) *apiError {
-	body := http.MaxBytesReader(w, r.Body, h.limit)
-	dec := json.NewDecoder(body)
+	b, e := h.readBody(w, r)
+	if e != nil {
+		return e
+	}
+	return decodeBytes(b, v)
+}
+
+// decodeBytes decodes the JSON body b into v; anything that is not one JSON
+// object is 400, explained in JSON's terms.
+func decodeBytes(b []byte, v any) *apiError {
+	if json.Unmarshal(b, v) == nil {
+		return nil
+	}
+	// The decoder tells what is wrong as a client should read it.
+	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, typeInvalidRequest, CodeTooLarge,
-				"request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
-		}
 		if errors.Is(err, io.EOF) {
 			return badRequest("request body is empty: expected a JSON object")
 		}
 		return badRequest(jsonProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, typeInvalidRequest, CodeTooLarge,
-				"request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
-		}
 		return badRequest("request body has data after its JSON object")
 	}
 	return nil
@@ -108,8 +112,13 @@ func setRouteHeaders(w http.ResponseWriter, rt router.Route) {
 // model, streamed as server-sent events when "stream" is true.
 func (h *Handler) ChatCompletions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, e := h.readBody(w, r)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
 		var req chatRequest
-		if e := h.decode(w, r, &req); e != nil {
+		if e := decodeBytes(body, &req); e != nil {
 			writeError(w, e)
 			return
 		}
@@ -131,14 +140,7 @@ func (h *Handler) ChatCompletions() http.Handler {
 			h.stream(ctx, w, requested, req.ChatCompletionRequest, opts)
 			return
 		}
-		resp, rt, err := h.rt.Complete(ctx, req.ChatCompletionRequest, opts...)
-		if err != nil {
-			writeError(w, modelError(requested, err))
-			return
-		}
-		resp.Model = requested
-		setRouteHeaders(w, rt)
-		writeJSON(w, http.StatusOK, resp)
+		h.complete(ctx, w, requested, body, &req.ChatCompletionRequest, opts)
 	})
 }
 

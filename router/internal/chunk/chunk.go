@@ -17,36 +17,69 @@ import (
 // in the JSON object obj, and whether it was found. When a key appears more
 // than once, the last wins, as encoding/json decodes it.
 func Field(obj []byte, key string) (start, end int, ok bool) {
+	complete := each(obj, func(lit []byte, vs, ve int) bool {
+		if keyIs(lit, key) {
+			start, end, ok = vs, ve, true
+		}
+		return true
+	})
+	if !complete && !ok {
+		return 0, 0, false
+	}
+	return start, end, ok
+}
+
+// Keys calls f with each top-level key of the JSON object obj, in order,
+// as written between its quotes (escapes not decoded), until f returns
+// false. It reports whether it went through a well-formed object to its
+// end.
+func Keys(obj []byte, f func(key []byte) bool) bool {
+	stopped := false
+	complete := each(obj, func(lit []byte, _, _ int) bool {
+		if !f(lit[1 : len(lit)-1]) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	return complete && !stopped
+}
+
+// each calls f with each top-level key of obj (its literal, quotes
+// included) and the span of its value, until f returns false. It reports
+// whether it reached the object's closing brace; a malformed object stops
+// it early, after the members before the fault.
+func each(obj []byte, f func(lit []byte, vs, ve int) bool) bool {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
-		return 0, 0, false
+		return false
 	}
 	i++
 	for {
 		i = skipSpace(obj, i)
 		if i >= len(obj) || obj[i] != '"' {
-			return start, end, ok // '}' or malformed: done
+			return i < len(obj) && obj[i] == '}'
 		}
 		ks := i
 		ke := skipString(obj, i)
 		if ke < 0 {
-			return 0, 0, false
+			return false
 		}
 		i = skipSpace(obj, ke)
 		if i >= len(obj) || obj[i] != ':' {
-			return 0, 0, false
+			return false
 		}
 		vs := skipSpace(obj, i+1)
 		ve := skipValue(obj, vs)
 		if ve < 0 {
-			return 0, 0, false
+			return false
 		}
-		if keyIs(obj[ks:ke], key) {
-			start, end, ok = vs, ve, true
+		if !f(obj[ks:ke], vs, ve) {
+			return false
 		}
 		i = skipSpace(obj, ve)
 		if i >= len(obj) || obj[i] != ',' {
-			return start, end, ok
+			return i < len(obj) && obj[i] == '}'
 		}
 		i++
 	}
@@ -63,6 +96,29 @@ func ReplaceString(dst, obj []byte, key string, quoted []byte) []byte {
 	dst = append(dst, obj[:s]...)
 	dst = append(dst, quoted...)
 	return append(dst, obj[e:]...)
+}
+
+// SetString appends to dst the object obj with the value of its top-level
+// key set to quoted, a JSON string with its quotes: replaced where obj has
+// the key, else added as its first member. An obj that is not an object is
+// appended as it is.
+func SetString(dst, obj []byte, key string, quoted []byte) []byte {
+	if _, _, ok := Field(obj, key); ok {
+		return ReplaceString(dst, obj, key, quoted)
+	}
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return append(dst, obj...)
+	}
+	dst = append(dst, obj[:i+1]...)
+	dst = append(dst, '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	dst = append(dst, quoted...)
+	if j := skipSpace(obj, i+1); j < len(obj) && obj[j] != '}' {
+		dst = append(dst, ',')
+	}
+	return append(dst, obj[i+1:]...)
 }
 
 // keyIs reports whether the JSON string lit (with its quotes) is key. A key
