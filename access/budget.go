@@ -171,6 +171,11 @@ func (c *Checker) RecordSpend(keyID string, usd float64) error {
 			o.spend.period(now).nanos.Add(n)
 		}
 	}
+	// After the adds: a flush that clears the flag before reading the
+	// counters reads these adds, or the flag stays set for the next one.
+	if !c.unflushed.Load() {
+		c.unflushed.Store(true)
+	}
 	return nil
 }
 

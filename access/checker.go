@@ -23,6 +23,10 @@ type Checker struct {
 	mu     sync.Mutex // serializes writers; protects closed
 	closed bool
 
+	// unflushed is set by RecordSpend and cleared by a flush, so that a
+	// flush with nothing new to persist writes nothing.
+	unflushed atomic.Bool
+
 	store        Store            // nil: nothing persisted (zero Checker)
 	now          func() time.Time // nil: time.Now
 	implyTargets bool
@@ -600,7 +604,15 @@ func (c *Checker) saveLocked(ctx context.Context, s *snapshot) error {
 
 // flushLocked persists the spend recorded since the last flush: as deltas
 // through a RowStore, else with the whole state. c.mu must be held.
-func (c *Checker) flushLocked(ctx context.Context) error {
+func (c *Checker) flushLocked(ctx context.Context) (err error) {
+	if !c.unflushed.Swap(false) {
+		return nil
+	}
+	defer func() {
+		if err != nil {
+			c.unflushed.Store(true)
+		}
+	}()
 	rs, ok := c.store.(RowStore)
 	if !ok {
 		return c.saveLocked(ctx, c.snap())
@@ -643,9 +655,9 @@ func (c *Checker) flushLocked(ctx context.Context) error {
 	return nil
 }
 
-// Flush persists the spend recorded since the last flush: through a
-// RowStore as deltas, one row per principal that spent; through any other
-// Store with the whole state, as every write also does. Call it
+// Flush persists the spend recorded since the last flush, if any: through
+// a RowStore as deltas, one row per principal that spent; through any
+// other Store with the whole state, as every write also does. Call it
 // periodically (the gateway does every second) and at shutdown; a crash
 // loses the spend recorded since the last flush.
 func (c *Checker) Flush(ctx context.Context) error {

@@ -4,8 +4,12 @@
 //	go run ./examples/gateway                      # demo: built-in fake upstream, no keys needed
 //	go run ./examples/gateway -config config.yaml  # a LiteLLM proxy config
 //
-// Aliases, keys, teams, organizations, access groups and usage persist under
-// -state and survive a restart. With -redis URL (or LiteLLM's
+// Aliases, keys, teams, organizations, access groups, spend and usage
+// persist in an SQLite database, state.db under -state, and survive a
+// restart; -database postgres://… (or the config's
+// general_settings.database_url) keeps them in PostgreSQL instead, for
+// several replicas. JSON state files an older gateway left under -state
+// are imported once. With -redis URL (or LiteLLM's
 // router_settings.redis_host/redis_port/redis_password or redis_url) it is
 // one replica of a fleet: cooldowns, rpm/tpm limits and aliases are shared
 // through that Redis (see package redisstate). SIGINT or SIGTERM shuts down gracefully:
@@ -20,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -29,6 +34,9 @@ import (
 
 	"github.com/modelroute/modelroute/router/gateway"
 	"github.com/modelroute/modelroute/router/litellm"
+	"github.com/modelroute/modelroute/sqlstore"
+	"github.com/modelroute/modelroute/sqlstore/postgres"
+	"github.com/modelroute/modelroute/sqlstore/sqlite"
 )
 
 func main() {
@@ -45,6 +53,7 @@ type options struct {
 	config          string
 	addr            string
 	state           string
+	database        string
 	skipUnsupported bool
 	cpuprofile      string
 	redis           string
@@ -56,7 +65,8 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.SetOutput(out)
 	fs.StringVar(&o.config, "config", "", "LiteLLM proxy config (YAML or JSON); empty: the embedded demo")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:4000", "listen address, host:port")
-	fs.StringVar(&o.state, "state", "", "directory for aliases, keys, teams, access groups and usage (default: under the user config dir)")
+	fs.StringVar(&o.state, "state", "", "directory of the SQLite database (state.db) with aliases, keys, teams, access groups, spend and usage (default: under the user config dir)")
+	fs.StringVar(&o.database, "database", "", "PostgreSQL URL (postgres://user:pass@host:port/db) to keep the state in instead of -state (default: the config's general_settings.database_url)")
 	fs.BoolVar(&o.skipUnsupported, "skip-unsupported", false, "skip deployments of providers without an OpenAI-compatible API, with a warning each, instead of refusing the config")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (written at shutdown)")
 	fs.StringVar(&o.redis, "redis", "", "share cooldowns, rpm/tpm limits and aliases with the other replicas through this Redis, redis://[:password@]host:port[/db] (default: router_settings.redis_*, else none)")
@@ -84,6 +94,28 @@ func startCPUProfile(file string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// openDatabase opens PostgreSQL when o.database is set, else state.db
+// under o.state, and says which in a form fit for a log (no password).
+func openDatabase(ctx context.Context, o options) (*sqlstore.DB, string, error) {
+	if o.database != "" {
+		db, err := postgres.Open(ctx, o.database)
+		if err != nil {
+			return nil, "", err
+		}
+		where := "postgres"
+		if u, err := url.Parse(o.database); err == nil {
+			where = u.Redacted()
+		}
+		return db, where, nil
+	}
+	if err := os.MkdirAll(o.state, 0o700); err != nil {
+		return nil, "", fmt.Errorf("state directory: %w", err)
+	}
+	path := filepath.Join(o.state, "state.db")
+	db, err := sqlite.Open(ctx, path)
+	return db, path, err
 }
 
 func defaultStateDir() string {
@@ -145,7 +177,16 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return errors.New("no master key: set general_settings.master_key in the config or MODELROUTE_MASTER_KEY")
 	}
 
-	gopts := []gateway.Option{gateway.WithStateDir(o.state), gateway.WithMasterKey(master), gateway.WithLogger(log)}
+	if o.database == "" {
+		o.database = cfg.General.DatabaseURL
+	}
+	db, where, err := openDatabase(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	gopts := []gateway.Option{gateway.WithDatabase(db), gateway.WithStateDir(o.state),
+		gateway.WithMasterKey(master), gateway.WithLogger(log)}
 	if o.redis != "" {
 		gopts = append(gopts, gateway.WithRedis(o.redis))
 	}
@@ -161,7 +202,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	}
 	srv := gateway.NewServer(g.Handler(), log)
 	addr := ln.Addr().String()
-	log.Info("modelroute gateway ready", "addr", addr, "state", o.state, "config", o.config, "deployments", len(cfg.Deployments))
+	log.Info("modelroute gateway ready", "addr", addr, "state", where, "config", o.config, "deployments", len(cfg.Deployments))
 	if demo != nil {
 		fmt.Fprintf(out, "\nDemo mode: a built-in fake upstream serves every model; no API keys needed.\n")
 		fmt.Fprintf(out, "Master key: %s\n", master)

@@ -22,6 +22,9 @@ type crashConfig struct {
 	MaxLife time.Duration // each life of the gateway lasts a random time up to this; zero: 600 ms
 	Seed    uint64
 	Bin     string // the gateway binary; "": build it
+	// Database is a PostgreSQL URL the gateway keeps its state in
+	// (-database); "": SQLite under -state. It must hold no state yet.
+	Database string
 }
 
 // fate is what is known of an alias written during a crash run.
@@ -44,6 +47,7 @@ type crashReport struct {
 
 type crashLife struct {
 	acked, deleted, inFlight int
+	requests                 int // chat requests answered 200 by the traffic writer
 	lived                    time.Duration
 	restart                  time.Duration // from exec to ready, on the state left by the kill
 }
@@ -85,6 +89,10 @@ func runCrash(ctx context.Context, cfg crashConfig) (*crashReport, error) {
 	}
 	state := filepath.Join(dir, "state")
 	args := []string{"-config", conf, "-state", state, "-addr", "127.0.0.1:0"}
+	if cfg.Database != "" {
+		args = append(args, "-database", cfg.Database)
+	}
+	var keys []string // acknowledged virtual keys: each must authenticate after every restart
 	rng := rand.New(rand.NewPCG(cfg.Seed, 17))
 	fates := map[string]fate{}
 	client := newClient(64)
@@ -107,12 +115,24 @@ func runCrash(ctx context.Context, cfg crashConfig) (*crashReport, error) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
+		for i, key := range keys {
+			if a := chat(ctx, client, base, key, "model-group-1"); a.err != nil || a.status != http.StatusOK {
+				rep.lost = append(rep.lost, fmt.Sprintf("after kill %d: virtual key %d (acknowledged) answers %d %s %v", life, i, a.status, a.code, a.err))
+			}
+		}
 		for _, n := range names {
 			switch f := fates[n]; {
 			case f == present && !have[n]:
 				rep.lost = append(rep.lost, fmt.Sprintf("after kill %d: %s was created (201) but is gone", life, n))
 			case f == absent && have[n]:
 				rep.lost = append(rep.lost, fmt.Sprintf("after kill %d: %s was deleted (200) but is back", life, n))
+			}
+			if fates[n] == unknown && cfg.Database != "" {
+				// PostgreSQL may still commit a statement it received
+				// from the killed process after the restart: a write in
+				// flight at a kill stays unknown. SQLite dies with the
+				// process, so there the restart settles it.
+				continue
 			}
 			if have[n] {
 				fates[n] = present
@@ -138,6 +158,26 @@ func runCrash(ctx context.Context, cfg crashConfig) (*crashReport, error) {
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		adm := &admin{base: p.URL(), client: client}
+		key, err := adm.generateKey(ctx, nil)
+		if err != nil {
+			p.kill()
+			return nil, err
+		}
+		keys = append(keys, key)
+		// Traffic: spend and usage are recorded while the admin writes run.
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				a := chat(ctx, client, p.URL(), key, "model-group-1")
+				if a.err != nil {
+					return // the gateway is gone
+				}
+				if a.status == http.StatusOK {
+					mu.Lock()
+					lf.requests++
+					mu.Unlock()
+				}
+			}
+		})
 		for w := range cfg.Writers {
 			wg.Go(func() {
 				var mine []string // acknowledged creates of this life, for deletes
@@ -230,8 +270,16 @@ func (rep *crashReport) write(w io.Writer) {
 		inflight += l.inFlight
 		restarts = append(restarts, l.restart)
 	}
-	fmt.Fprintf(w, "Crash: the examples/gateway binary SIGKILLed %d times during admin writes (%d writers), restarted on the same -state each time\n",
-		len(rep.lives), rep.cfg.Writers)
+	store := "SQLite (-state)"
+	if rep.cfg.Database != "" {
+		store = "PostgreSQL (-database)"
+	}
+	requests := 0
+	for _, l := range rep.lives {
+		requests += l.requests
+	}
+	fmt.Fprintf(w, "Crash: the examples/gateway binary SIGKILLed %d times during admin writes (%d writers) and traffic (%d requests answered), restarted on the same %s state each time\n",
+		len(rep.lives), rep.cfg.Writers, requests, store)
 	if rep.buildTook > 0 {
 		fmt.Fprintf(w, "  go build took %v\n", rep.buildTook.Round(time.Millisecond))
 	}
@@ -254,5 +302,5 @@ func (rep *crashReport) write(w io.Writer) {
 	if rep.ok() {
 		verdict = "PASS"
 	}
-	fmt.Fprintf(w, "%s  crash: every acknowledged admin write survives SIGKILL and restart\n", verdict)
+	fmt.Fprintf(w, "%s  crash: every acknowledged admin write (aliases, virtual keys) survives SIGKILL and restart\n", verdict)
 }

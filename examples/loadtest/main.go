@@ -6,7 +6,8 @@
 //	go run ./examples/loadtest -scale          # 100000 aliases and 10000 deployments in one Router
 //	go run ./examples/loadtest -chaos 1m       # faults upstream under steady load
 //	go run ./examples/loadtest -churn 1m       # aliases created, re-pointed, disabled, deleted under load
-//	go run ./examples/loadtest -crash 20       # SIGKILL the gateway binary during admin writes, 20 times
+//	go run ./examples/loadtest -crash 20       # SIGKILL the gateway binary during admin writes and traffic, 20 times (SQLite)
+//	go run ./examples/loadtest -crash 20 -crash-database postgres://…  # the same on PostgreSQL
 //	go run ./examples/loadtest -external       # every part its own process, driven by wrk (about 1.5 minutes)
 //
 // # External
@@ -132,7 +133,8 @@ type options struct {
 	churn     time.Duration
 	churnRate float64
 
-	crash int
+	crash         int
+	crashDatabase string
 
 	external bool
 	ext      externalConfig
@@ -179,7 +181,8 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.DurationVar(&o.churn, "churn", 0, "run the alias churn scenario for this long (0: not)")
 	fs.Float64Var(&o.churnRate, "churn-rate", 300, "requests per second during -churn")
 
-	fs.IntVar(&o.crash, "crash", 0, "SIGKILL the gateway binary during admin writes this many times (0: not)")
+	fs.IntVar(&o.crash, "crash", 0, "SIGKILL the gateway binary during admin writes and traffic this many times (0: not)")
+	fs.StringVar(&o.crashDatabase, "crash-database", "", "-crash: a PostgreSQL URL of an empty database for the gateway's -database (default: SQLite under -state)")
 
 	fs.BoolVar(&o.external, "external", false, "measure the gateway binary, the bare proxy and the fake upstream each as a process of its own, driven by wrk: -conns, -threads, -duration (default 10s here), -warmup, -repeat (default 1 here), -targets (default proxy,gateway here), -plain, -stream; -cpuprofile profiles the gateway process")
 	conns := fs.String("conns", "8,32", "-external: wrk connection counts, comma-separated")
@@ -355,7 +358,7 @@ func run(ctx context.Context, args []string, out, progress io.Writer) error {
 		fmt.Fprintln(out)
 	}
 	if o.crash > 0 {
-		rep, err := runCrash(ctx, crashConfig{Cycles: o.crash})
+		rep, err := runCrash(ctx, crashConfig{Cycles: o.crash, Database: o.crashDatabase})
 		if err != nil {
 			return err
 		}

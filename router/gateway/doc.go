@@ -33,16 +33,26 @@
 //     valid key).
 //
 // Deleting an alias removes it from every access group that lists it, so a
-// later alias of the same name is not granted by accident. Usage counters
-// are saved every WithUsageSaveInterval and once more on Close.
+// later alias of the same name is not granted by accident (with
+// WithDatabase, in the alias delete's own transaction).
 //
 // # State
 //
 // By default everything lives in memory and is gone when the process ends.
-// WithStateDir keeps aliases, principals and usage in crash-safe JSON files
-// under a directory (aliases.json, access.json, usage.json);
-// WithAliasStore, WithAccessStore and WithUsageStore plug in any other
-// store, one part at a time.
+// WithDatabase keeps aliases, principals, spend and usage in an SQL
+// database, one row each (package sqlstore: SQLite embedded, or PostgreSQL
+// for several replicas): an admin write commits its own rows before it is
+// acknowledged. WithStateDir alone keeps them in crash-safe JSON files
+// under a directory (aliases.json, access.json, usage.json), each
+// rewritten whole on every write; given with WithDatabase, those files are
+// imported into the database once. WithAliasStore, WithAccessStore and
+// WithUsageStore plug in any other store, one part at a time.
+//
+// Spend and usage counters are recorded in memory per request and
+// persisted in batches: every WithUsageSaveInterval (1 s) or after
+// WithUsageBatch requests (1000), whichever comes first, and on Close. A
+// SIGKILL loses at most that much spend and usage, never an acknowledged
+// admin write.
 //
 // With WithRedis, or the config's router_settings.redis_host/redis_port/
 // redis_password or redis_url, the gateway is one replica of a fleet: the

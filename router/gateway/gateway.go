@@ -56,12 +56,15 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	if cfg == nil {
 		return nil, errors.New("gateway: no config")
 	}
-	o := options{saveInterval: DefaultUsageSaveInterval}
+	o := options{saveInterval: DefaultUsageSaveInterval, saveBatch: DefaultUsageBatch}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.saveInterval <= 0 {
 		return nil, fmt.Errorf("gateway: usage save interval %v: must be positive", o.saveInterval)
+	}
+	if o.saveBatch <= 0 {
+		return nil, fmt.Errorf("gateway: usage batch %d: must be positive", o.saveBatch)
 	}
 	g := &Gateway{log: o.log}
 	if g.log == nil {
@@ -75,7 +78,11 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	if err := g.connectRedis(cfg.Router.Redis, &o); err != nil {
 		return nil, err
 	}
-	if err := o.fileStores(); err != nil {
+	if o.db != nil {
+		if err := o.databaseStores(ctx, g.log); err != nil {
+			return nil, err
+		}
+	} else if err := o.fileStores(); err != nil {
 		return nil, err
 	}
 
@@ -100,7 +107,7 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	}
 	g.onClose(func() { g.ac.Close() })
 
-	var uopts []access.UsageOption
+	uopts := []access.UsageOption{access.WithUsageBatch(o.saveBatch)}
 	if o.usageStore != nil {
 		uopts = append(uopts, access.WithUsageStore(o.usageStore))
 	}
@@ -259,7 +266,8 @@ func (g *Gateway) pruneDeleted(e alias.Event) {
 	}
 }
 
-// saveUsage saves usage every interval, and once more on Close.
+// saveUsage saves usage and flushes spend every interval and whenever a
+// batch of requests has finished, and once more on Close.
 func (g *Gateway) saveUsage(interval time.Duration) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -272,19 +280,30 @@ func (g *Gateway) saveUsage(interval time.Duration) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := g.usage.Save(ctx); err != nil && !errors.Is(err, context.Canceled) {
-					g.log.Error("gateway: save usage", "err", err)
-				}
+			case <-g.usage.SaveDue():
 			}
+			g.save(ctx)
 		}
 	}()
 	g.onClose(func() {
 		stop()
 		<-done
-		if err := g.usage.Save(context.Background()); err != nil {
-			g.log.Error("gateway: save usage", "err", err)
-		}
+		g.save(context.Background())
 	})
+}
+
+// save saves usage and flushes spend, logging failures (the next save
+// sends what this one could not).
+func (g *Gateway) save(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	if err := g.usage.Save(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		g.log.Error("gateway: save usage", "err", err)
+	}
+	if err := g.ac.Flush(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, access.ErrClosed) {
+		g.log.Error("gateway: flush spend", "err", err)
+	}
 }
 
 // Handler returns the whole HTTP API: the OpenAI endpoints and LiteLLM's

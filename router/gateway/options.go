@@ -9,12 +9,18 @@ import (
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/router"
 	"github.com/modelroute/modelroute/router/litellm"
+	"github.com/modelroute/modelroute/sqlstore"
 )
 
-// DefaultUsageSaveInterval is how often usage counters are saved unless
-// WithUsageSaveInterval says otherwise. The counters themselves are live:
-// the admin API shows them at once.
-const DefaultUsageSaveInterval = 2 * time.Second
+// DefaultUsageSaveInterval is how often usage counters are saved and spend
+// flushed unless WithUsageSaveInterval says otherwise. The counters
+// themselves are live: the admin API shows them at once.
+const DefaultUsageSaveInterval = time.Second
+
+// DefaultUsageBatch is how many finished requests make the gateway save
+// usage and flush spend before the interval is up, unless WithUsageBatch
+// says otherwise.
+const DefaultUsageBatch = 1000
 
 // Option configures New.
 type Option func(*options)
@@ -33,6 +39,8 @@ type options struct {
 	hasMaster    bool
 	saveInterval time.Duration
 	redisURL     string
+	saveBatch    int
+	db           *sqlstore.DB
 }
 
 // WithLogger logs through l: the Router's events, failed usage saves,
@@ -40,13 +48,28 @@ type options struct {
 // default discards.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
-// WithStateDir keeps the gateway's state in crash-safe JSON files under dir:
+// WithStateDir names the directory of the gateway's state. Without
+// WithDatabase, the state is kept in crash-safe JSON files there:
 // aliases.json (alias.FileStore), access.json (access.FileStore) and
-// usage.json (access.UsageFileStore). New creates dir (mode 0700) when it is
-// missing. A store given with WithAliasStore, WithAccessStore or
-// WithUsageStore takes precedence over its file. Without any of these,
+// usage.json (access.UsageFileStore), each rewritten whole on every write.
+// With WithDatabase, the state is in the database, and JSON files found in
+// dir are imported into it once. New creates dir (mode 0700) when it is
+// missing and needs it. A store given with WithAliasStore, WithAccessStore
+// or WithUsageStore takes precedence over its file. Without any of these,
 // state is kept in memory only.
 func WithStateDir(dir string) Option { return func(o *options) { o.stateDir = dir } }
+
+// WithDatabase keeps aliases, principals, spend and usage in db (see
+// package sqlstore: SQLite through sqlstore/sqlite, PostgreSQL through
+// sqlstore/postgres), one row each. A store given with WithAliasStore,
+// WithAccessStore or WithUsageStore takes precedence for its part, as
+// does WithRedis for the aliases. With
+// WithStateDir as well, the JSON files a file-based gateway left there
+// (aliases.json, access.json, usage.json) are imported into db once: a
+// file whose kind db holds nothing of is copied in, logged, and renamed to
+// NAME.imported; one whose kind db already holds is left alone, with a
+// warning. The Gateway does not close db.
+func WithDatabase(db *sqlstore.DB) Option { return func(o *options) { o.db = db } }
 
 // WithAliasStore persists the alias Registry through s.
 func WithAliasStore(s alias.Store) Option { return func(o *options) { o.aliasStore = s } }
@@ -89,8 +112,8 @@ func WithMasterKey(key string) Option {
 	return func(o *options) { o.master, o.hasMaster = key, true }
 }
 
-// WithUsageSaveInterval saves the usage counters every d (default
-// DefaultUsageSaveInterval) and once more on Close.
+// WithUsageSaveInterval saves the usage counters and flushes spend every d
+// (default DefaultUsageSaveInterval) and once more on Close.
 func WithUsageSaveInterval(d time.Duration) Option { return func(o *options) { o.saveInterval = d } }
 
 // WithRedis makes the gateway one replica of a fleet sharing the Redis at
@@ -102,3 +125,7 @@ func WithUsageSaveInterval(d time.Duration) Option { return func(o *options) { o
 // those settings there is no Redis. See package redisstate for what an
 // outage does.
 func WithRedis(url string) Option { return func(o *options) { o.redisURL = url } }
+// WithUsageBatch also saves usage and flushes spend as soon as n requests
+// have finished since the last save (default DefaultUsageBatch), so that
+// the stores are at most the save interval or n requests behind.
+func WithUsageBatch(n int) Option { return func(o *options) { o.saveBatch = n } }

@@ -164,6 +164,7 @@ func (r Redis) IsZero() bool { return r.Host == "" && r.URL == "" }
 // GeneralSettings are the general_settings modelroute uses.
 type GeneralSettings struct {
 	MasterKey              string        // master_key, resolved; a secret; "" when not set
+	DatabaseURL            string        // database_url, resolved (postgres://…); a secret; "" when not set
 	BackgroundHealthChecks bool          // background_health_checks
 	HealthCheckInterval    time.Duration // health_check_interval; 0: not set (LiteLLM's default is 300s)
 }

@@ -85,7 +85,7 @@ router_settings:
 }
 
 func TestRouterConfigMapping(t *testing.T) {
-	env := envOf(map[string]string{"UPSTREAM_KEY": "sk-up", "OPENAI_API_KEY": "sk-oa", "MASTER": "sk-master"})
+	env := envOf(map[string]string{"UPSTREAM_KEY": "sk-up", "OPENAI_API_KEY": "sk-oa", "MASTER": "sk-master", "DATABASE_URL": "postgres://db/x"})
 	c, err := Parse([]byte(fullConfig), "config.yaml", WithEnv(env))
 	if err != nil {
 		t.Fatal(err)

@@ -29,8 +29,8 @@
 //   - litellm_settings: fallbacks, context_window_fallbacks,
 //     content_policy_fallbacks, default_fallbacks, num_retries and
 //     request_timeout, used where router_settings does not set them.
-//   - general_settings: master_key, background_health_checks,
-//     health_check_interval.
+//   - general_settings: master_key, database_url (the gateway's
+//     PostgreSQL store), background_health_checks, health_check_interval.
 //   - environment_variables: an extra layer in front of the environment
 //     lookup (WithEnv, default os.LookupEnv). LiteLLM copies these into the
 //     process environment at start, overriding what is there; this package

@@ -75,12 +75,13 @@ router_settings:
   disable_cooldowns: false
 general_settings:
   master_key: os.environ/MASTER
+  database_url: os.environ/DATABASE_URL
   background_health_checks: True
   health_check_interval: 300
 `
 
 func TestParseFullConfig(t *testing.T) {
-	env := envOf(map[string]string{"UPSTREAM_KEY": "sk-up", "OPENAI_API_KEY": "sk-oa", "MASTER": "sk-master"})
+	env := envOf(map[string]string{"UPSTREAM_KEY": "sk-up", "OPENAI_API_KEY": "sk-oa", "MASTER": "sk-master", "DATABASE_URL": "postgres://db/x"})
 	c, err := Parse([]byte(fullConfig), "config.yaml", WithEnv(env))
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +137,7 @@ func TestParseFullConfig(t *testing.T) {
 			ContentPolicyFallbacks: map[string][]string{"model-group-2": {"model-group-1"}},
 			EnableTagFiltering:     true, EnablePreCallChecks: true,
 		},
-		General: GeneralSettings{MasterKey: "sk-master", BackgroundHealthChecks: true, HealthCheckInterval: 300 * time.Second},
+		General: GeneralSettings{MasterKey: "sk-master", DatabaseURL: "postgres://db/x", BackgroundHealthChecks: true, HealthCheckInterval: 300 * time.Second},
 		Warnings: []Warning{{
 			Location: Location{File: "config.yaml", Line: 5, Entry: `model_list[0] "model-group-1"`, Key: "litellm_params"},
 			Msg:      "not used by modelroute, kept in Deployment.Extra: temperature",
@@ -372,7 +373,6 @@ guardrails: []
 		`c.yaml:13: router_settings.model_group_alias.a.note: not used by modelroute; ignored`,
 		`c.yaml:15: litellm_settings.drop_params: not used by modelroute; ignored`,
 		`c.yaml:16: litellm_settings.num_retries: also set as router_settings.num_retries, which wins; ignored`,
-		`c.yaml:19: general_settings.database_url: not used by modelroute; ignored`,
 		`c.yaml:20: guardrails: not used by modelroute; ignored`,
 	}
 	var got []string

@@ -330,6 +330,8 @@ func (l *loader) general(s scope, p pair) {
 		switch q.key {
 		case "master_key":
 			g.MasterKey, _ = l.str(s, key, q.v, true)
+		case "database_url":
+			g.DatabaseURL, _ = l.str(s, key, q.v, true)
 		case "background_health_checks":
 			g.BackgroundHealthChecks, _ = l.boolean(s, key, q.v)
 		case "health_check_interval":
