@@ -36,16 +36,16 @@ type stores struct {
 // as a restarted process would; the test closes what it opens.
 type impl struct {
 	name string
-	open func(t *testing.T) func() stores
+	open func(t testing.TB) func() stores
 }
 
 func impls() []impl {
 	return []impl{
-		{"memory", func(t *testing.T) func() stores {
+		{"memory", func(t testing.TB) func() stores {
 			a, c, u := alias.NewMemoryStore(), access.NewMemoryStore(), &memUsage{}
 			return func() stores { return stores{a, c, u, func() {}, nil} }
 		}},
-		{"file", func(t *testing.T) func() stores {
+		{"file", func(t testing.TB) func() stores {
 			dir := t.TempDir()
 			return func() stores {
 				return stores{
@@ -57,7 +57,7 @@ func impls() []impl {
 				}
 			}
 		}},
-		{"sqlite", func(t *testing.T) func() stores {
+		{"sqlite", func(t testing.TB) func() stores {
 			path := filepath.Join(t.TempDir(), "state.db")
 			return func() stores {
 				db, err := sqlite.Open(context.Background(), path)
@@ -67,7 +67,7 @@ func impls() []impl {
 				return sqlStores(db)
 			}
 		}},
-		{"postgres", func(t *testing.T) func() stores {
+		{"postgres", func(t testing.TB) func() stores {
 			u := postgresURL(t)
 			return func() stores {
 				db, err := postgres.Open(context.Background(), u)
@@ -106,7 +106,7 @@ var schemaSeq atomic.Int64
 // postgresURL returns the URL of a fresh, empty schema on the server
 // postgresEnv names, dropped when the test ends. Without the variable the
 // test is skipped, or fails under CI.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(postgresEnv)
 	if base == "" {
@@ -136,7 +136,7 @@ func postgresURL(t *testing.T) string {
 }
 
 // withParam adds a query parameter to a postgres:// URL.
-func withParam(t *testing.T, base, k, v string) string {
+func withParam(t testing.TB, base, k, v string) string {
 	u, err := url.Parse(base)
 	if err != nil || !strings.HasPrefix(u.Scheme, "postgres") {
 		t.Fatalf("%s: want a postgres:// URL", postgresEnv)

@@ -125,6 +125,7 @@ func WithUsageSaveInterval(d time.Duration) Option { return func(o *options) { o
 // those settings there is no Redis. See package redisstate for what an
 // outage does.
 func WithRedis(url string) Option { return func(o *options) { o.redisURL = url } }
+
 // WithUsageBatch also saves usage and flushes spend as soon as n requests
 // have finished since the last save (default DefaultUsageBatch), so that
 // the stores are at most the save interval or n requests behind.
