@@ -164,9 +164,13 @@ func runCrash(ctx context.Context, cfg crashConfig) (*crashReport, error) {
 			return nil, err
 		}
 		keys = append(keys, key)
-		// Traffic: spend and usage are recorded while the admin writes run.
+		// Traffic, 100 requests a second at most: spend and usage are
+		// recorded while the admin writes run.
 		wg.Go(func() {
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
 			for ctx.Err() == nil {
+				<-tick.C
 				a := chat(ctx, client, p.URL(), key, "model-group-1")
 				if a.err != nil {
 					return // the gateway is gone
