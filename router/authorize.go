@@ -60,20 +60,22 @@ func WithAuthorizer(a Authorizer) CallOption { return func(o *callOptions) { o.a
 // caller's own alias (when the Authorizer has them), then the Registry's
 // aliases, to the final target. With an Authorizer it then asks whether
 // the caller may use requested, handing it the whole resolution. Errors
-// name requested only, never what it resolves to.
-func (c *call) resolveRequest(requested string) (alias.Resolution, error) {
-	auth := c.opts.auth
+// name requested only, never what it resolves to; refused reports that
+// the error is the Authorizer's.
+func (q *request) resolveRequest(requested string) (_ alias.Resolution, refused bool, _ error) {
+	auth := q.s.opts.auth
 	if auth == nil {
-		return c.r.resolve(c.tab, requested)
+		res, err := q.r.resolve(q.tab, requested)
+		return res, false, err
 	}
 	name, own := requested, false
 	if ca, ok := auth.(CallerAliases); ok {
-		if t, ok := ca.CallerAlias(c.ctx, requested); ok {
+		if t, ok := ca.CallerAlias(q.ctx, requested); ok {
 			name, own = t, true
 		}
 	}
-	res, err := c.r.resolve(c.tab, name)
-	resolved := c.pathBuf[:0]
+	res, err := q.r.resolve(q.tab, name)
+	resolved := q.s.path[:0]
 	if err == nil && (own || len(res.Chain) > 0) {
 		chain := res.Chain
 		if !own {
@@ -81,10 +83,8 @@ func (c *call) resolveRequest(requested string) (alias.Resolution, error) {
 		}
 		resolved = append(append(resolved, chain...), res.Target)
 	}
-	aerr := auth.Allow(c.ctx, requested, resolved)
-	if aerr != nil {
-		c.refused = true
-		return alias.Resolution{}, aerr
+	if aerr := auth.Allow(q.ctx, requested, resolved); aerr != nil {
+		return alias.Resolution{}, true, aerr
 	}
 	if err != nil {
 		if own {
@@ -95,12 +95,12 @@ func (c *call) resolveRequest(requested string) (alias.Resolution, error) {
 			}
 			err = &NameError{Name: requested, Err: kind}
 		}
-		return alias.Resolution{}, err
+		return alias.Resolution{}, false, err
 	}
 	if own {
 		chain := make([]string, 0, 1+len(res.Chain))
 		res.Chain = append(append(chain, requested), res.Chain...)
 		res.Requested = requested
 	}
-	return res, nil
+	return res, false, nil
 }

@@ -205,10 +205,10 @@ func TestResolveRequestAllocations(t *testing.T) {
 	r := mustNew(t, reg, Config{Deployments: []Deployment{d}})
 	mustAlias(t, reg, "a", "g")
 	allow := AuthorizerFunc(func(context.Context, string, []string) error { return nil })
-	c := r.getCall(context.Background(), CallChat, []CallOption{WithAuthorizer(allow)})
-	defer r.putCall(c)
+	q, release := testRequest(r, WithAuthorizer(allow))
+	defer release()
 	if n := testing.AllocsPerRun(100, func() {
-		if _, err := c.resolveRequest("a"); err != nil {
+		if _, _, err := q.resolveRequest("a"); err != nil {
 			t.Fatal(err)
 		}
 	}); n != 0 {

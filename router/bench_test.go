@@ -45,7 +45,7 @@ func benchRouterWith(b *testing.B, n, other int, strategy string) *Router {
 // c, pick and acquire a deployment of g at now (the request reads the clock
 // once for this and its latency), then release it. Taking c from the pool
 // and the clock read are per-request costs, measured by BenchmarkComplete.
-func pickOnce(c *call, g *group, now int64) *dep {
+func pickOnce(c *request, g *group, now int64) *dep {
 	d, _ := c.pick(g, now)
 	if d != nil {
 		d.st.inflight.Add(-1)
@@ -53,11 +53,9 @@ func pickOnce(c *call, g *group, now int64) *dep {
 	return d
 }
 
-func newPickCall(r *Router) *call {
-	c := r.getCall(context.Background(), CallChat, nil)
-	c.cand.set = &c.tab.set
-	c.cand.estimate = -1
-	return c
+func newPickCall(r *Router) *request {
+	q, _ := testRequest(r) // not released: a benchmark's request
+	return q
 }
 
 func BenchmarkPick(b *testing.B) {

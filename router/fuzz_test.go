@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -76,29 +75,29 @@ func FuzzPick(f *testing.F) {
 				}
 			}
 		}
-		c := r.getCall(context.Background(), CallChat, nil)
+		q, release := testRequest(r)
+		defer release()
 		req := chat("g")
 		if at(2*n)&1 != 0 {
 			req.Messages[0].Content = string(make([]byte, 100)) // over a window of 10
 		}
-		c.req = req
-		c.cand.req = &c.req
-		c.cand.set = &tab.set
-		c.cand.est = EstimateTokens
-		c.cand.estimate = -1
+		q.s.chat.req = req
+		cand := &q.s.cand
+		cand.set = &tab.set
+		cand.est = EstimateTokens
 		if at(2*n)&2 != 0 {
-			c.cand.tags = []string{"t"}
+			cand.tags = []string{"t"}
 		}
-		c.cand.tried = tried
+		cand.tried = tried
 		g, _ := tab.lookup("g")
 
 		// The candidates and the best tier holding one, before picking.
-		c.cand.now = now
+		cand.now = now
 		ok := map[*dep]bool{}
 		best := -1
 		for ti, tr := range g.tiers {
 			for _, d := range tr.deps {
-				if c.cand.reason(d) == ReasonCandidate {
+				if cand.reason(d) == ReasonCandidate {
 					ok[d] = true
 					if best < 0 {
 						best = ti
@@ -106,12 +105,12 @@ func FuzzPick(f *testing.F) {
 				}
 			}
 		}
-		d, _ := c.pick(g, now)
+		d, _ := q.pick(g, now)
 		switch {
 		case d == nil && len(ok) > 0:
 			t.Fatalf("no pick although %d candidates", len(ok))
 		case d != nil && !ok[d]:
-			t.Fatalf("picked %s, not a candidate (%v)", d.ID, c.cand.reason(d))
+			t.Fatalf("picked %s, not a candidate (%v)", d.ID, cand.reason(d))
 		case d != nil && d.tier != g.tiers[best].order:
 			t.Fatalf("picked %s from tier %d, best tier with a candidate is %d", d.ID, d.tier, g.tiers[best].order)
 		}

@@ -75,3 +75,15 @@ func models(f *providertest.Fake) []string {
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 func timeNow() time.Time { return time.Now() }
+
+// testRequest starts a chat request on r the way Complete does, without
+// resolving or serving it; release returns its scratch to the pool.
+func testRequest(r *Router, opts ...CallOption) (q *request, release func()) {
+	s := r.getScratch()
+	s.cand.req = &s.chat.req
+	rq := r.newRequest(context.Background(), s, &s.chat, opts)
+	s.cand.set = &rq.tab.set
+	s.cand.est = r.est
+	s.cand.estimate = -1
+	return &rq, func() { r.putScratch(s, &s.chat, rq.n) }
+}

@@ -28,24 +28,35 @@ func (r *Router) CompleteRaw(ctx context.Context, req openai.ChatCompletionReque
 	if r.closed.Load() {
 		return nil, Route{}, ErrClosed
 	}
-	c := r.getCall(ctx, CallChat, opts)
-	c.req = req
-	c.cand.req = &c.req
-	c.rawReq = body
-	err := c.do(req.Model)
-	answer, route := c.rawResp, c.route()
-	c.observeRequest(route, err)
-	r.putCall(c)
+	s := r.getScratch()
+	op := &s.raw
+	op.req, op.body = req, body
+	s.cand.req = &op.req
+	q := r.newRequest(ctx, s, op, opts)
+	srv, err := q.do(req.Model)
+	answer, route := op.answer, q.route(srv)
+	q.observeRequest(route, srv, err)
+	r.putScratch(s, op, q.n)
 	return answer, route, err
 }
 
-// chatRaw makes one attempt of a CompleteRaw on d, within d's timeout: the
-// body with its model set to upstream through d's provider.RawCompleter,
-// else the typed call with its answer encoded. On success it keeps the
-// answer in c.rawResp and its usage in c.resp.Usage (what observeRequest
-// reports).
-func (c *call) chatRaw(d *dep, upstream string) error {
-	ctx := c.ctx
+// rawOp is a CompleteRaw: req decoded, body as the client sent it; answer
+// is the last call's, undecoded.
+type rawOp struct {
+	req    openai.ChatCompletionRequest
+	body   []byte
+	answer []byte
+}
+
+var _ operation = (*rawOp)(nil)
+
+func (o *rawOp) kind() string { return CallChat }
+
+// call makes one attempt on d, within d's timeout: the body with its model
+// set to upstream through d's provider.RawCompleter, else the typed call
+// with its answer encoded. On success it keeps the answer and returns the
+// usage read from it.
+func (o *rawOp) call(ctx context.Context, d *dep, upstream string) (openai.Usage, bool, error) {
 	if d.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d.timeout)
@@ -54,29 +65,29 @@ func (c *call) chatRaw(d *dep, upstream string) error {
 	rc, ok := d.Provider.(provider.RawCompleter)
 	var body []byte
 	if ok {
-		body, ok = withModel(c.rawReq, upstream)
+		body, ok = withModel(o.body, upstream)
 	}
 	if !ok {
-		req := c.req
+		req := o.req
 		req.Model = upstream
 		resp, err := d.Provider.ChatCompletion(ctx, req)
 		if err != nil {
-			return err
+			return openai.Usage{}, false, err
 		}
 		answer, err := json.Marshal(resp)
 		if err != nil {
-			return err
+			return openai.Usage{}, false, err
 		}
-		c.rawResp, c.resp.Usage = answer, resp.Usage
-		return nil
+		o.answer = answer
+		return resp.Usage, false, nil
 	}
 	answer, err := rc.ChatCompletionRaw(ctx, upstream, body)
 	if err != nil {
-		return err
+		return openai.Usage{}, false, err
 	}
-	c.rawResp = answer
-	c.resp.Usage, _ = rawUsage(answer)
-	return nil
+	o.answer = answer
+	usage, _ := rawUsage(answer)
+	return usage, false, nil
 }
 
 // withModel returns a copy of the JSON object body with the value of its

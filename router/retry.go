@@ -12,75 +12,140 @@ import (
 	"github.com/modelroute/modelroute/provider"
 )
 
-// call is one request in progress: everything the retry loop needs, in one
-// pooled object so that a request allocates (almost) nothing.
-type call struct {
-	r    *Router
-	tab  *table // loaded once: the request sees one config throughout
-	ctx  context.Context
-	op   string
-	opts callOptions
+// scratch is the memory one request reuses from the Router's pool, so that
+// a request allocates (almost) nothing: the strategy's view, buffers, and
+// the request copy and answer of each operation. It holds no request
+// logic; what a request decides lives on its stack (request) and in the
+// values its functions return.
+type scratch struct {
+	cand  Candidates
+	tried [8]*dep
+	rej   [8]*dep
+	path  [8]string // an Authorizer's view of the resolution
+	atts  [8]Attempt
+	opts  callOptions // the request's, applied here: a CallOption cannot see the stack
 
-	req  openai.ChatCompletionRequest
-	ereq openai.EmbeddingRequest
+	chat   chatOp
+	embed  embedOp
+	stream streamOp
+	raw    rawOp
+}
 
-	rawReq  []byte // CompleteRaw's body, nil for every other call
-	rawResp []byte // CompleteRaw's answer
-
+// request is one request in progress: what it routes, on which table (the
+// request sees one config throughout), and what it has spent of its
+// budgets.
+type request struct {
+	r     *Router
+	tab   *table
+	ctx   context.Context
+	op    operation
+	s     *scratch
 	res   alias.Resolution // of the requested name, resolved once
 	start time.Time
 
-	cand     Candidates
-	triedBuf [8]*dep
-	pathBuf  [8]string // an Authorizer's view of the resolution
-	rejBuf   [8]*dep
-	atts     [8]Attempt
-	moreAtts []Attempt
-	n        int  // upstream calls made
-	refused  bool // the Authorizer refused the request: nothing to observe
+	n        int           // upstream calls made: the attempts in s.atts, or more
+	more     []Attempt     // the attempts, when there are more than s.atts holds
+	waited   time.Duration // waited for cooldowns, in total
+	observed bool          // reported to observers: a refused request is not
+}
 
-	// The serving deployment, once one answered.
-	dep      *dep
+// served says who served a request: the deployment that answered (nil if
+// none did) and the group it belongs to (on failure: the last tried).
+type served struct {
+	d        *dep
 	probe    bool
-	group    *group // serving group, or the last tried
-	target   string
-	upstream string
+	g        *group
+	target   string // the name whose group served: requested, or a fallback
+	upstream string // the model the deployment was sent
 	fallback bool
-	resp     openai.ChatCompletionResponse
-	eresp    openai.EmbeddingResponse
-	stream   provider.Stream
-	first    openai.ChatCompletionStreamResponse
-	firstRaw []byte             // the first chunk, undecoded, when the stream is a provider.RawStream
-	emptyEOF bool               // the stream ended before any chunk
-	cancel   context.CancelFunc // of a stream's context
+	usage    openai.Usage
+}
 
-	lastKind       provider.Kind
-	lastRetryAfter time.Duration
-	cooling        bool // a target ran out of candidates because of cooldowns
-	ruledOutCW     bool
-	clockUsed      bool          // start was used as the first attempt's time
-	waited         time.Duration // for cooldowns, in total
+// miss says why a target was not served.
+type miss struct {
+	kind       provider.Kind // of the last failure
+	cooling    bool          // a deployment was out for a cooldown
+	ruledOutCW bool          // the prompt fits no deployment's context window
+}
+
+// newRequest starts a request of op, with its scratch from the pool.
+func (r *Router) newRequest(ctx context.Context, s *scratch, op operation, opts []CallOption) request {
+	q := request{r: r, tab: r.tab.Load(), ctx: ctx, op: op, s: s, observed: true}
+	if r.seeded {
+		s.cand.rng = r.seed.Add(0x9e3779b97f4a7c15)
+	}
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	return q
+}
+
+// getScratch takes a scratch from the pool.
+func (r *Router) getScratch() *scratch { return r.pool.Get().(*scratch) }
+
+// putScratch clears what a request left in s and returns it to the pool.
+// Only what the next request reads before writing is cleared (clearing the
+// whole scratch costs more than the rest of a pick): the request copies of
+// the operations are overwritten by the next request of their kind, and
+// their answers are cleared by the request that used them.
+func (r *Router) putScratch(s *scratch, op operation, n int) {
+	rng := s.cand.rng
+	s.cand = Candidates{rng: rng}
+	clear(s.atts[:min(n, len(s.atts))])
+	clear(s.tried[:])
+	clear(s.rej[:])
+	clear(s.path[:])
+	s.opts = callOptions{}
+	switch op.(type) {
+	case *chatOp:
+		s.chat.resp = openai.ChatCompletionResponse{}
+	case *embedOp:
+		s.embed.resp = openai.EmbeddingResponse{}
+	case *streamOp:
+		s.stream = streamOp{req: s.stream.req}
+	case *rawOp:
+		s.raw.body, s.raw.answer = nil, nil
+	}
+	r.pool.Put(s)
+}
+
+// do resolves name once and serves the request.
+func (q *request) do(name string) (served, error) {
+	q.start = time.Now()
+	cand := &q.s.cand
+	cand.set = &q.tab.set
+	cand.est = q.r.est
+	cand.estimate = -1
+	cand.tags = q.s.opts.tags
+	q.res.Requested = name
+	res, refused, err := q.resolveRequest(name)
+	if err != nil {
+		q.observed = !refused
+		return served{}, err
+	}
+	q.res = res
+	return q.run()
 }
 
 // run serves the resolved request: the requested group first, then the
 // fallbacks its failure calls for, all within one attempt budget.
-func (c *call) run() error {
-	g, match := c.tab.lookup(c.res.Target)
+func (q *request) run() (served, error) {
+	g, match := q.tab.lookup(q.res.Target)
 	if g == nil {
-		return &NameError{Name: c.res.Requested, Err: alias.ErrNotFound}
+		return served{}, &NameError{Name: q.res.Requested, Err: alias.ErrNotFound}
 	}
-	c.group = g
-	if c.serve(g, match, c.res.Requested, false) {
-		return nil
+	srv, m := q.serve(g, match, q.res.Requested, false, q.start, 0)
+	if srv.d != nil {
+		return srv, nil
 	}
-	return c.fallbacks(g)
+	return q.fallbacks(g, m)
 }
 
 // fallbacks tries the fallback targets for the requested name after its
-// group failed; it returns the final error, or nil if a fallback served.
-func (c *call) fallbacks(g *group) error {
-	set := &c.tab.set
-	keys := fallbackKeys(c.res, g)
+// group g failed with m; it returns who served, or the final error.
+func (q *request) fallbacks(g *group, m miss) (served, error) {
+	set := &q.tab.set
+	keys := fallbackKeys(q.res, g)
 	var queue []string
 	var general, cw, cp bool
 	plan := func(k provider.Kind) {
@@ -103,55 +168,59 @@ func (c *call) fallbacks(g *group) error {
 			}
 		}
 	}
-	type served struct {
+	type tried struct {
 		g     *group
 		match string
 	}
-	done := []served{{g, ""}}
+	done := []tried{{g, ""}}
 	if g.wild {
-		_, m := c.tab.lookup(c.res.Target)
+		_, m := q.tab.lookup(q.res.Target)
 		done[0].match = m
 	}
-	plan(c.lastKind)
+	last, cooling := g, m.cooling
+	plan(m.kind)
 	for i := 0; i < len(queue); i++ {
-		if c.n >= set.maxAttempts || c.ctx.Err() != nil {
+		if q.n >= set.maxAttempts || q.ctx.Err() != nil {
 			break
 		}
-		if k := c.lastKind; k == provider.KindBadRequest || k == provider.KindCanceled {
+		if k := m.kind; k == provider.KindBadRequest || k == provider.KindCanceled {
 			break
 		}
 		name := queue[i]
-		res, err := c.r.resolve(c.tab, name)
+		res, err := q.r.resolve(q.tab, name)
 		if err != nil {
-			c.r.log.LogAttrs(c.ctx, slog.LevelWarn, "router: fallback target unavailable",
-				slog.String("requested", c.res.Requested), slog.String("fallback", name), slog.Any("error", err))
+			q.r.log.LogAttrs(q.ctx, slog.LevelWarn, "router: fallback target unavailable",
+				slog.String("requested", q.res.Requested), slog.String("fallback", name), slog.Any("error", err))
 			continue
 		}
-		fg, fmatch := c.tab.lookup(res.Target)
+		fg, fmatch := q.tab.lookup(res.Target)
 		if fg == nil {
 			continue
 		}
 		seen := false
-		for _, s := range done {
-			if s.g == fg && s.match == fmatch {
+		for _, t := range done {
+			if t.g == fg && t.match == fmatch {
 				seen = true
 			}
 		}
 		if seen {
 			continue
 		}
-		done = append(done, served{fg, fmatch})
-		c.group = fg
-		if c.serve(fg, fmatch, name, true) {
-			return nil
+		done = append(done, tried{fg, fmatch})
+		last = fg
+		var srv served
+		if srv, m = q.serve(fg, fmatch, name, true, time.Now(), m.kind); srv.d != nil {
+			return srv, nil
 		}
-		plan(c.lastKind)
+		cooling = cooling || m.cooling
+		plan(m.kind)
 	}
 	groups := make([]*group, len(done))
-	for i, s := range done {
-		groups[i] = s.g
+	for i, t := range done {
+		groups[i] = t.g
 	}
-	return c.exhausted(groups)
+	m.cooling = cooling
+	return served{g: last}, q.exhausted(groups, m)
 }
 
 // fallbackKeys lists the names whose fallbacks apply to a request, most
@@ -198,21 +267,20 @@ func appendFallbacks(queue []string, m map[string][]string, keys []string) []str
 	return queue
 }
 
-// exhausted builds the final error after groups were tried.
-func (c *call) exhausted(groups []*group) error {
-	e := &ExhaustedError{Requested: c.res.Requested, Attempts: c.attempts(), Kind: c.lastKind, cooling: c.cooling}
-	if err := c.ctx.Err(); err != nil {
+// exhausted builds the final error after groups were tried, the last miss
+// being m.
+func (q *request) exhausted(groups []*group, m miss) error {
+	e := &ExhaustedError{Requested: q.res.Requested, Attempts: q.attempts(), Kind: m.kind, cooling: m.cooling}
+	if err := q.ctx.Err(); err != nil {
 		e.Kind, e.ctxErr = provider.KindCanceled, err
-	} else if c.ruledOutCW && c.lastKind == provider.KindContextWindow {
+	} else if m.ruledOutCW && m.kind == provider.KindContextWindow {
 		e.Kind = provider.KindContextWindow
 	}
 	now := time.Now().UnixNano()
 	var earliest int64
 	for _, g := range groups {
-		for _, d := range g.deps {
-			if u := d.st.cooldownUntil.Load(); u > now && (earliest == 0 || u < earliest) {
-				earliest = u
-			}
+		if u := earliestCooldown(g, now); u != 0 && (earliest == 0 || u < earliest) {
+			earliest = u
 		}
 	}
 	if earliest != 0 {
@@ -223,19 +291,26 @@ func (c *call) exhausted(groups []*group) error {
 
 // serve tries group g (serving name target) until a deployment answers, the
 // group's tries are used up, it has no candidate left, or the failure is one
-// no other deployment can fix. It reports success.
-func (c *call) serve(g *group, match, target string, fallback bool) bool {
-	set := &c.tab.set
-	c.cand.tried = c.triedBuf[:0]
-	c.ruledOutCW = false
+// no other deployment can fix. now is the time of its first pick; last is
+// the kind of the request's last failure so far, which stays the miss's
+// kind if g fails without an attempt. It returns who served, or why no one
+// did.
+func (q *request) serve(g *group, match, target string, fallback bool, now time.Time, last provider.Kind) (served, miss) {
+	set := &q.tab.set
+	cand := &q.s.cand
+	cand.tried = q.s.tried[:0]
+	m := miss{kind: last}
+	var retryAfter time.Duration // the last failure's Retry-After
 	tries := 0
-	for {
-		c.cand.allowTried = false
-		if c.n >= set.maxAttempts || c.ctx.Err() != nil {
-			return false
+	for first := true; ; first = false {
+		cand.allowTried = false
+		if q.n >= set.maxAttempts || q.ctx.Err() != nil {
+			return served{g: g}, m
 		}
-		now := c.now()
-		d, probe := c.pick(g, now.UnixNano())
+		if !first {
+			now = time.Now()
+		}
+		d, probe := q.pick(g, now.UnixNano())
 		if d == nil && tries > 0 {
 			// Every untried deployment is out: back off, then let the
 			// ones that failed try again if one will be available.
@@ -243,64 +318,65 @@ func (c *call) serve(g *group, match, target string, fallback bool) bool {
 			// cooldown, waited out only within MaxCooldownWait and when
 			// no fallback could serve; else the request moves on to its
 			// fallbacks or fails fast with the time to wait.
-			wait := c.backoff(tries)
-			c.cand.allowTried = true
+			wait := max(q.jitter(backoff(set, tries)), retryAfter)
+			cand.allowTried = true
 			long := wait > set.backoffMax
-			if (!long || c.mayWait(g, wait)) && c.anyCandidate(g, now.Add(wait).UnixNano()) {
-				if !c.sleep(wait) {
-					c.noteCooling(g, now.UnixNano())
-					return false
+			if (!long || q.mayWait(g, wait)) && q.anyCandidate(g, now.Add(wait).UnixNano()) {
+				if !q.sleep(wait) {
+					m.note(q.outReasons(g, now.UnixNano()))
+					return served{g: g}, m
 				}
 				if long {
-					c.waited += wait
+					q.waited += wait
 				}
 				now = time.Now()
-				d, probe = c.pick(g, now.UnixNano())
+				d, probe = q.pick(g, now.UnixNano())
 			}
 		}
 		if d == nil {
 			nowNS := now.UnixNano()
-			if c.noteCooling(g, nowNS) && tries == 0 {
-				c.lastKind = provider.KindContextWindow
-				return false
+			m.note(q.outReasons(g, nowNS))
+			if m.ruledOutCW && tries == 0 {
+				m.kind = provider.KindContextWindow
+				return served{g: g}, m
 			}
-			if wait := c.cooldownWait(g, nowNS); wait > 0 && c.sleep(wait) {
-				c.waited += wait
+			if wait := q.cooldownWait(g, nowNS); wait > 0 && q.sleep(wait) {
+				q.waited += wait
 				continue
 			}
-			return false
+			return served{g: g}, m
 		}
 		tries++
-		if c.attempt(d, probe, now, g, match, target, fallback) {
-			return true
+		srv, kind, ra := q.attempt(d, probe, now, g, match, target, fallback)
+		if srv.d != nil {
+			return srv, m
 		}
-		if !c.lastKind.Retryable() || tries > set.retries {
-			return false
+		m.kind, retryAfter = kind, ra
+		if !kind.Retryable() || tries > set.retries {
+			return served{g: g}, m
 		}
-		c.cand.tried = append(c.cand.tried, d)
+		cand.tried = append(cand.tried, d)
 	}
 }
 
-// now returns the time, reusing the request's start for its first attempt
-// (clock reads are not free).
-func (c *call) now() time.Time {
-	if c.n == 0 && !c.clockUsed {
-		c.clockUsed = true
-		return c.start
-	}
-	return time.Now()
+// note records why a group had no candidate.
+func (m *miss) note(cooling, ruledOutCW bool) {
+	m.cooling = m.cooling || cooling
+	m.ruledOutCW = ruledOutCW
 }
 
-// noteCooling records, when g has no candidate at now, whether cooldowns are
-// why, and reports whether the context window alone rules out all of g.
-func (c *call) noteCooling(g *group, now int64) (ruledOutCW bool) {
-	c.cand.now = now
-	c.cand.rejected = nil
+// outReasons reports, when g has no candidate at now, whether cooldowns
+// are among the reasons, and whether the context window alone rules out
+// all of g.
+func (q *request) outReasons(g *group, now int64) (cooling, ruledOutCW bool) {
+	cand := &q.s.cand
+	cand.now = now
+	cand.rejected = nil
 	cwOnly, anyCW := true, false
 	for _, d := range g.deps {
-		switch c.cand.reason(d) {
+		switch cand.reason(d) {
 		case ReasonCooldown:
-			c.cooling = true
+			cooling = true
 			cwOnly = false
 		case ReasonContextWindow:
 			anyCW = true
@@ -309,8 +385,7 @@ func (c *call) noteCooling(g *group, now int64) (ruledOutCW bool) {
 			cwOnly = false
 		}
 	}
-	c.ruledOutCW = cwOnly && anyCW
-	return c.ruledOutCW
+	return cooling, cwOnly && anyCW
 }
 
 // cooldownWait returns how long a request that found no candidate in g at
@@ -320,15 +395,15 @@ func (c *call) noteCooling(g *group, now int64) (ruledOutCW bool) {
 // probe ends soon: in a recovery, or in a cooldown). The requests that
 // waited for the same cooldown wake together; one takes the probe and the
 // rest back off until it is done.
-func (c *call) cooldownWait(g *group, now int64) time.Duration {
+func (q *request) cooldownWait(g *group, now int64) time.Duration {
 	var wait time.Duration
 	if until := earliestCooldown(g, now); until != 0 {
 		wait = time.Duration(until - now)
-	} else if probing(g, now, &c.tab.set) {
+	} else if probing(g, now, &q.tab.set) {
 		// Not backoff: a Retry-After this request saw was the cooldown's.
-		wait = c.jitter(c.tab.set.backoffBase)
+		wait = q.jitter(q.tab.set.backoffBase)
 	}
-	if wait <= 0 || !c.mayWait(g, wait) {
+	if wait <= 0 || !q.mayWait(g, wait) {
 		return 0
 	}
 	return wait
@@ -338,21 +413,21 @@ func (c *call) cooldownWait(g *group, now int64) time.Duration {
 // end: within MaxCooldownWait in total, and only when it has no fallback to
 // move on to (as LiteLLM hands a request whose deployments all cool down
 // to its fallbacks, and otherwise sleeps a retry).
-func (c *call) mayWait(g *group, d time.Duration) bool {
-	return c.waited+d <= c.tab.set.maxWait && !c.hasFallbacks(g)
+func (q *request) mayWait(g *group, d time.Duration) bool {
+	return q.waited+d <= q.tab.set.maxWait && !q.hasFallbacks(g)
 }
 
 // hasFallbacks reports whether some general fallback is configured for the
 // request served by g.
-func (c *call) hasFallbacks(g *group) bool {
-	m := c.tab.set.fallbacks
+func (q *request) hasFallbacks(g *group) bool {
+	m := q.tab.set.fallbacks
 	if len(m) == 0 {
 		return false
 	}
 	if len(m["*"]) > 0 {
 		return true
 	}
-	for _, k := range fallbackKeys(c.res, g) {
+	for _, k := range fallbackKeys(q.res, g) {
 		if len(m[k]) > 0 {
 			return true
 		}
@@ -383,11 +458,12 @@ func probing(g *group, now int64, set *settings) bool {
 
 // anyCandidate reports whether some deployment of g would be a candidate at
 // the given time, judging by the state now.
-func (c *call) anyCandidate(g *group, at int64) bool {
-	c.cand.now = at
-	c.cand.rejected = nil
+func (q *request) anyCandidate(g *group, at int64) bool {
+	cand := &q.s.cand
+	cand.now = at
+	cand.rejected = nil
 	for _, d := range g.deps {
-		if c.cand.reason(d) == ReasonCandidate {
+		if cand.reason(d) == ReasonCandidate {
 			return true
 		}
 	}
@@ -396,24 +472,24 @@ func (c *call) anyCandidate(g *group, at int64) bool {
 
 // pick chooses and acquires a deployment of g: the best order tier that has
 // a candidate, then the strategy within it.
-func (c *call) pick(g *group, now int64) (*dep, bool) {
-	cand := &c.cand
+func (q *request) pick(g *group, now int64) (*dep, bool) {
+	cand := &q.s.cand
 	cand.now = now
-	cand.rejected = c.rejBuf[:0]
+	cand.rejected = q.s.rej[:0]
 	cand.noRamp = false
-	if d, probe := c.pickTiers(g, now); d != nil {
+	if d, probe := q.pickTiers(g, now); d != nil {
 		return d, probe
 	}
 	// Deployments ramping up after a cooldown take a share of the traffic
 	// only while there is an alternative.
 	cand.noRamp = true
-	cand.rejected = c.rejBuf[:0]
-	return c.pickTiers(g, now)
+	cand.rejected = q.s.rej[:0]
+	return q.pickTiers(g, now)
 }
 
-func (c *call) pickTiers(g *group, now int64) (*dep, bool) {
-	cand := &c.cand
-	strat := c.tab.strategy
+func (q *request) pickTiers(g *group, now int64) (*dep, bool) {
+	cand := &q.s.cand
+	strat := q.tab.strategy
 	for _, t := range g.tiers {
 		cand.tier = t
 		for range len(t.deps) + 1 {
@@ -422,7 +498,7 @@ func (c *call) pickTiers(g *group, now int64) (*dep, bool) {
 				break
 			}
 			d := t.deps[i]
-			if probe, ok := c.acquire(d, now); ok {
+			if probe, ok := q.acquire(d, now); ok {
 				return d, probe
 			}
 			cand.rejected = append(cand.rejected, d)
@@ -434,8 +510,8 @@ func (c *call) pickTiers(g *group, now int64) (*dep, bool) {
 // acquire claims d for one attempt: the half-open probe slot if it is due
 // one, a parallel slot and a request of its rpm. It reports whether the
 // attempt is the probe, and whether d was acquired.
-func (c *call) acquire(d *dep, now int64) (probe, ok bool) {
-	if !c.tab.trusted && c.cand.reason(d) != ReasonCandidate {
+func (q *request) acquire(d *dep, now int64) (probe, ok bool) {
+	if !q.tab.trusted && q.s.cand.reason(d) != ReasonCandidate {
 		// A custom strategy may return what Eligible refused.
 		return false, false
 	}
@@ -467,7 +543,7 @@ func (c *call) acquire(d *dep, now int64) (probe, ok bool) {
 			return false, false
 		}
 	}
-	if c.r.shared != nil && (d.RPM > 0 || d.TPM > 0) && !c.r.admitShared(c.ctx, d, now, c.cand.tokens()) {
+	if q.r.shared != nil && (d.RPM > 0 || d.TPM > 0) && !q.r.admitShared(q.ctx, d, now, q.s.cand.tokens()) {
 		if d.RPM > 0 {
 			st.rpm.Add(-1)
 		}
@@ -478,106 +554,73 @@ func (c *call) acquire(d *dep, now int64) (probe, ok bool) {
 	return probe, true
 }
 
-// attempt makes one upstream call on d, records its outcome in d's state,
-// the attempt list and the observer, and reports success. For a stream, a
-// success holds d (in flight) until the stream ends.
-func (c *call) attempt(d *dep, probe bool, start time.Time, g *group, match, target string, fallback bool) bool {
+// attempt makes one upstream call on d through the request's operation,
+// records its outcome in d's state, the attempt list and the observer, and
+// returns who served, or the failure's kind and Retry-After. For a stream,
+// a success holds d (in flight) until the stream ends.
+func (q *request) attempt(d *dep, probe bool, start time.Time, g *group, match, target string, fallback bool) (served, provider.Kind, time.Duration) {
 	upstream := d.upstreamFor(match)
-	c.n++
-	var err error
-	var usage openai.Usage
-	switch c.op {
-	case CallChat:
-		if c.rawReq != nil { // CompleteRaw (raw.go)
-			err = c.chatRaw(d, upstream)
-			usage = c.resp.Usage
-			break
-		}
-		req := c.req
-		req.Model = upstream
-		if d.timeout > 0 {
-			actx, cancel := context.WithTimeout(c.ctx, d.timeout)
-			c.resp, err = d.Provider.ChatCompletion(actx, req)
-			cancel()
-		} else {
-			c.resp, err = d.Provider.ChatCompletion(c.ctx, req)
-		}
-		usage = c.resp.Usage
-	case CallEmbeddings:
-		req := c.ereq
-		req.Model = openai.EmbeddingModel(upstream)
-		if d.timeout > 0 {
-			actx, cancel := context.WithTimeout(c.ctx, d.timeout)
-			c.eresp, err = d.Provider.Embeddings(actx, req)
-			cancel()
-		} else {
-			c.eresp, err = d.Provider.Embeddings(c.ctx, req)
-		}
-		usage = c.eresp.Usage
-	case CallStream:
-		err = c.openStream(d, upstream)
-	}
+	q.n++
+	usage, held, err := q.op.call(q.ctx, d, upstream)
 	lat := time.Since(start) // monotonic only: half the cost of time.Now
 	end := start.Add(lat)
 	st := d.st
 	ev := AttemptEvent{
-		Call: c.op, Requested: c.res.Requested, Chain: c.res.Chain, Target: target,
+		Call: q.op.kind(), Requested: q.res.Requested, Chain: q.res.Chain, Target: target,
 		Group: g.name, Deployment: d.ID, Model: upstream, Provider: d.prov,
 		Start: start, Latency: lat,
 	}
 	if err == nil {
-		if c.op != CallStream {
+		if !held {
 			st.inflight.Add(-1)
 		}
 		st.success(end.UnixNano(), lat, probe)
 		st.addUsage(end.UnixNano(), d.RPM == 0, usage.TotalTokens)
-		if c.r.shared != nil {
-			c.r.shareTokens(d, end.UnixNano(), usage.TotalTokens)
+		if q.r.shared != nil {
+			q.r.shareTokens(d, end.UnixNano(), usage.TotalTokens)
 		}
-		c.addAttempt(Attempt{Deployment: d.ID, Group: g.name, Duration: lat})
-		c.dep, c.probe, c.group, c.target, c.upstream, c.fallback = d, probe, g, target, upstream, fallback
-		if c.r.obs != nil {
+		q.addAttempt(Attempt{Deployment: d.ID, Group: g.name, Duration: lat})
+		if q.r.obs != nil {
 			ev.Usage, ev.Cost = usage, d.cost(usage)
-			c.r.obs.ObserveAttempt(ev)
+			q.r.obs.ObserveAttempt(ev)
 		}
-		return true
+		return served{d: d, probe: probe, g: g, target: target, upstream: upstream, fallback: fallback, usage: usage}, 0, 0
 	}
 	st.inflight.Add(-1)
 	st.addUsage(end.UnixNano(), d.RPM == 0, 0)
-	kind, retryAfter, err := c.classify(err)
-	c.lastKind, c.lastRetryAfter = kind, retryAfter
+	kind, retryAfter, err := classifyAttempt(q.ctx, err)
 	var until int64
 	if kind == provider.KindCanceled {
 		st.release(probe)
 	} else {
-		until = st.failure(end.UnixNano(), kind, retryAfter, probe, &c.tab.set)
+		until = st.failure(end.UnixNano(), kind, retryAfter, probe, &q.tab.set)
 	}
-	c.addAttempt(Attempt{Deployment: d.ID, Group: g.name, Err: err, Kind: kind, Duration: lat})
+	q.addAttempt(Attempt{Deployment: d.ID, Group: g.name, Err: err, Kind: kind, Duration: lat})
 	if until != 0 {
-		c.r.shareCooldown(d, until)
+		q.r.shareCooldown(d, until)
 		ev.CooldownUntil = time.Unix(0, until)
-		c.r.log.LogAttrs(c.ctx, slog.LevelInfo, "router: deployment cooling down",
+		q.r.log.LogAttrs(q.ctx, slog.LevelInfo, "router: deployment cooling down",
 			slog.String("deployment", d.ID), slog.String("group", g.name),
 			slog.String("kind", kind.String()), slog.Time("until", ev.CooldownUntil))
 	}
-	c.r.log.LogAttrs(c.ctx, slog.LevelDebug, "router: attempt failed",
-		slog.String("requested", c.res.Requested), slog.String("deployment", d.ID),
+	q.r.log.LogAttrs(q.ctx, slog.LevelDebug, "router: attempt failed",
+		slog.String("requested", q.res.Requested), slog.String("deployment", d.ID),
 		slog.String("kind", kind.String()), slog.Duration("latency", lat), slog.Any("error", err))
-	if c.r.obs != nil {
+	if q.r.obs != nil {
 		ev.Err, ev.Kind = err, kind
-		c.r.obs.ObserveAttempt(ev)
+		q.r.obs.ObserveAttempt(ev)
 	}
-	return false
+	return served{}, kind, retryAfter
 }
 
-// classify turns an attempt's error into its kind, telling the caller's own
-// cancellation (never counted) from the per-attempt timeout (counted). It
-// returns the error to record, re-kinded when needed.
-func (c *call) classify(err error) (provider.Kind, time.Duration, error) {
+// classifyAttempt turns an attempt's error into its kind, telling the
+// caller's own cancellation (never counted) from the per-attempt timeout
+// (counted). It returns the error to record, re-kinded when needed.
+func classifyAttempt(ctx context.Context, err error) (provider.Kind, time.Duration, error) {
 	pe := classify(err)
 	kind := pe.Kind
 	switch {
-	case c.ctx.Err() != nil:
+	case ctx.Err() != nil:
 		kind = provider.KindCanceled
 	case kind == provider.KindCanceled || errors.Is(err, context.DeadlineExceeded):
 		// The caller's context is fine: our per-attempt timeout fired.
@@ -595,28 +638,28 @@ func (c *call) classify(err error) (provider.Kind, time.Duration, error) {
 func classify(err error) *provider.Error { return provider.Classify(err) }
 
 // backoff is the wait before retry number tries on a deployment that
-// already failed: jittered exponential, at least the last Retry-After.
-func (c *call) backoff(tries int) time.Duration {
-	set := &c.tab.set
+// already failed, before jitter: exponential from BackoffBase, at most
+// BackoffMax.
+func backoff(set *settings, tries int) time.Duration {
 	d := set.backoffBase
 	for i := 1; i < tries && d < set.backoffMax; i++ {
 		d *= 2
 	}
-	return max(c.jitter(min(d, set.backoffMax)), c.lastRetryAfter)
+	return min(d, set.backoffMax)
 }
 
 // jitter returns a random wait between d/2 and d.
-func (c *call) jitter(d time.Duration) time.Duration {
-	return d/2 + time.Duration(c.cand.Float64()*float64(d/2))
+func (q *request) jitter(d time.Duration) time.Duration {
+	return d/2 + time.Duration(q.s.cand.Float64()*float64(d/2))
 }
 
 // sleep waits d unless that would pass the context's deadline; it reports
 // whether it waited the whole time.
-func (c *call) sleep(d time.Duration) bool {
+func (q *request) sleep(d time.Duration) bool {
 	if d <= 0 {
-		return c.ctx.Err() == nil
+		return q.ctx.Err() == nil
 	}
-	if dl, ok := c.ctx.Deadline(); ok && time.Until(dl) < d {
+	if dl, ok := q.ctx.Deadline(); ok && time.Until(dl) < d {
 		return false
 	}
 	t := time.NewTimer(d)
@@ -624,71 +667,66 @@ func (c *call) sleep(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-c.ctx.Done():
+	case <-q.ctx.Done():
 		return false
 	}
 }
 
-func (c *call) addAttempt(a Attempt) {
-	if c.n <= len(c.atts) && c.moreAtts == nil {
-		c.atts[c.n-1] = a
+func (q *request) addAttempt(a Attempt) {
+	if q.n <= len(q.s.atts) && q.more == nil {
+		q.s.atts[q.n-1] = a
 		return
 	}
-	if c.moreAtts == nil {
-		c.moreAtts = append([]Attempt(nil), c.atts[:]...)
+	if q.more == nil {
+		q.more = append([]Attempt(nil), q.s.atts[:]...)
 	}
-	c.moreAtts = append(c.moreAtts, a)
+	q.more = append(q.more, a)
 }
 
 // attempts returns a fresh copy of the attempts made (one allocation).
-func (c *call) attempts() []Attempt {
-	if c.n == 0 {
+func (q *request) attempts() []Attempt {
+	if q.n == 0 {
 		return nil
 	}
-	src := c.atts[:min(c.n, len(c.atts))]
-	if c.moreAtts != nil {
-		src = c.moreAtts
+	src := q.s.atts[:min(q.n, len(q.s.atts))]
+	if q.more != nil {
+		src = q.more
 	}
 	out := make([]Attempt, len(src))
 	copy(out, src)
 	return out
 }
 
-// route returns the request's Route.
-func (c *call) route() Route {
-	r := Route{Requested: c.res.Requested, Chain: c.res.Chain, Target: c.target, Fallback: c.fallback, Attempts: c.attempts()}
-	if c.group != nil {
-		r.Group = c.group.name
+// route returns the Route of the request srv served (or failed to).
+func (q *request) route(srv served) Route {
+	r := Route{Requested: q.res.Requested, Chain: q.res.Chain, Target: srv.target, Fallback: srv.fallback, Attempts: q.attempts()}
+	if srv.g != nil {
+		r.Group = srv.g.name
 	}
-	if c.dep != nil {
-		r.Deployment, r.Model = c.dep.ID, c.upstream
+	if srv.d != nil {
+		r.Deployment, r.Model = srv.d.ID, srv.upstream
 	}
 	return r
 }
 
 // observeRequest reports a finished (non-streaming) request.
-func (c *call) observeRequest(route Route, err error) {
-	if (c.r.obs == nil && c.opts.observe == nil) || c.refused {
+func (q *request) observeRequest(route Route, srv served, err error) {
+	if (q.r.obs == nil && q.s.opts.observe == nil) || !q.observed {
 		return
 	}
 	ev := RequestEvent{
-		Call: c.op, Requested: route.Requested, Chain: route.Chain, Group: route.Group,
+		Call: q.op.kind(), Requested: route.Requested, Chain: route.Chain, Group: route.Group,
 		Deployment: route.Deployment, Model: route.Model, Route: route,
-		Start: c.start, Latency: time.Since(c.start), Err: err,
+		Start: q.start, Latency: time.Since(q.start), Err: err,
 	}
-	if err == nil && c.dep != nil {
-		switch c.op {
-		case CallChat:
-			ev.Usage = c.resp.Usage
-		case CallEmbeddings:
-			ev.Usage = c.eresp.Usage
-		}
-		ev.Cost = c.dep.cost(ev.Usage)
+	if err == nil && srv.d != nil {
+		ev.Usage = srv.usage
+		ev.Cost = srv.d.cost(ev.Usage)
 	}
-	if c.r.obs != nil {
-		c.r.obs.ObserveRequest(ev)
+	if q.r.obs != nil {
+		q.r.obs.ObserveRequest(ev)
 	}
-	if c.opts.observe != nil {
-		c.opts.observe(ev)
+	if q.s.opts.observe != nil {
+		q.s.opts.observe(ev)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/provider"
@@ -507,12 +508,56 @@ func TestProbeWaitIsShort(t *testing.T) {
 	st.startCooldown(now-int64(2*time.Second), time.Second)
 	st.probing.Store(true)
 	g, _ := r.tab.Load().lookup("g")
-	c := r.getCall(context.Background(), CallChat, nil)
-	defer r.putCall(c)
-	c.lastRetryAfter = 2 * time.Second
+	q, release := testRequest(r)
+	defer release()
 	for range 100 {
-		if w := c.cooldownWait(g, now); w <= 0 || w > DefaultBackoffBase {
+		if w := q.cooldownWait(g, now); w <= 0 || w > DefaultBackoffBase {
 			t.Fatalf("wait %v for a probe in flight, want (0, %v]", w, DefaultBackoffBase)
 		}
+	}
+}
+
+// testOp is an operation of its own: the retry loop serves any kind of
+// request through its operation alone (a raw pass-through would be one).
+type testOp struct {
+	fails map[string]int // deployment ID → failures before it answers
+	calls []string       // deployment:upstream of each call
+}
+
+func (o *testOp) kind() string { return "test" }
+
+func (o *testOp) call(_ context.Context, d *dep, upstream string) (openai.Usage, bool, error) {
+	o.calls = append(o.calls, d.ID+":"+upstream)
+	if o.fails[d.ID] > 0 {
+		o.fails[d.ID]--
+		return openai.Usage{}, false, &provider.Error{Kind: provider.KindUnavailable, Status: 503}
+	}
+	return openai.Usage{TotalTokens: 7}, false, nil
+}
+
+func TestOperationDrivesTheLoop(t *testing.T) {
+	reg := newRegistry(t)
+	a, _ := fakeDep("a", "g1", "openai/m1")
+	b, _ := fakeDep("b", "g2", "openai/m2")
+	r := mustNew(t, reg, Config{Deployments: []Deployment{a, b}, Fallbacks: map[string][]string{"g1": {"g2"}}, NumRetries: 1})
+	mustAlias(t, reg, "smart", "g1")
+	op := &testOp{fails: map[string]int{"a": 5, "b": 1}}
+	s := r.getScratch()
+	q := r.newRequest(context.Background(), s, op, nil)
+	srv, err := q.do("smart")
+	defer r.putScratch(s, op, q.n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := q.route(srv)
+	want := []string{"a:m1", "a:m1", "b:m2", "b:m2"} // a's retry, then the fallback's
+	if diff := cmp.Diff(want, op.calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if route.Requested != "smart" || route.Group != "g2" || !route.Fallback || len(route.Attempts) != 4 || srv.usage.TotalTokens != 7 {
+		t.Errorf("route %+v, usage %+v", route, srv.usage)
+	}
+	if n := r.tab.Load().byID["b"].st.inflight.Load(); n != 0 {
+		t.Errorf("b in flight %d after an answer that holds nothing", n)
 	}
 }

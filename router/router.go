@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -29,7 +28,7 @@ type Router struct {
 	seed atomic.Uint64 // next request's random seed, when seeded
 
 	seeded bool
-	calls  sync.Pool // *call
+	pool   sync.Pool // *scratch
 	closed atomic.Bool
 
 	shared *sharedState // nil: nothing shared with other processes
@@ -108,10 +107,10 @@ func New(reg *alias.Registry, cfg Config, opts ...Option) (*Router, error) {
 	if o.seeded {
 		r.seed.Store(o.seed)
 	}
-	r.calls.New = func() any {
-		c := new(call)
-		c.cand.rng = rand.Uint64()
-		return c
+	r.pool.New = func() any {
+		s := new(scratch)
+		s.cand.rng = rand.Uint64()
+		return s
 	}
 	tab, states, err := r.build(&cfg, nil)
 	if err != nil {
@@ -206,48 +205,6 @@ func (r *Router) resolve(tab *table, name string) (alias.Resolution, error) {
 	return res, nil
 }
 
-func (r *Router) getCall(ctx context.Context, op string, opts []CallOption) *call {
-	c := r.calls.Get().(*call)
-	c.r, c.ctx, c.op = r, ctx, op
-	c.tab = r.tab.Load()
-	if r.seeded {
-		c.cand.rng = r.seed.Add(0x9e3779b97f4a7c15)
-	}
-	for _, o := range opts {
-		o(&c.opts)
-	}
-	return c
-}
-
-// putCall resets c and returns it to the pool. Only what the next request
-// reads before writing is reset (clearing the whole call costs more than
-// the rest of a pick); the request copies in c are overwritten by the next
-// request of their kind.
-func (r *Router) putCall(c *call) {
-	rng := c.cand.rng
-	c.cand = Candidates{rng: rng}
-	clear(c.atts[:min(c.n, len(c.atts))])
-	clear(c.triedBuf[:])
-	clear(c.rejBuf[:])
-	clear(c.pathBuf[:])
-	switch c.op {
-	case CallChat:
-		c.resp = openai.ChatCompletionResponse{}
-		c.rawReq, c.rawResp = nil, nil
-	case CallEmbeddings:
-		c.eresp = openai.EmbeddingResponse{}
-	case CallStream:
-		c.first = openai.ChatCompletionStreamResponse{}
-	}
-	c.r, c.tab, c.ctx, c.op, c.opts = nil, nil, nil, "", callOptions{}
-	c.res, c.start = alias.Resolution{}, time.Time{}
-	c.moreAtts, c.n, c.refused = nil, 0, false
-	c.dep, c.probe, c.group, c.target, c.upstream, c.fallback = nil, false, nil, "", "", false
-	c.stream, c.firstRaw, c.emptyEOF, c.cancel = nil, nil, false, nil
-	c.lastKind, c.lastRetryAfter, c.cooling, c.ruledOutCW, c.clockUsed, c.waited = 0, 0, false, false, false, 0
-	r.calls.Put(c)
-}
-
 // Complete routes one chat completion. req.Model is the name the client
 // asked for (a group, an alias, or a wildcard-served provider/model name);
 // the deployment that serves receives its own upstream model instead. It
@@ -257,13 +214,14 @@ func (r *Router) Complete(ctx context.Context, req openai.ChatCompletionRequest,
 	if r.closed.Load() {
 		return openai.ChatCompletionResponse{}, Route{}, ErrClosed
 	}
-	c := r.getCall(ctx, CallChat, opts)
-	c.req = req
-	c.cand.req = &c.req
-	err := c.do(req.Model)
-	resp, route := c.resp, c.route()
-	c.observeRequest(route, err)
-	r.putCall(c)
+	s := r.getScratch()
+	s.chat.req = req
+	s.cand.req = &s.chat.req
+	q := r.newRequest(ctx, s, &s.chat, opts)
+	srv, err := q.do(req.Model)
+	resp, route := s.chat.resp, q.route(srv)
+	q.observeRequest(route, srv, err)
+	r.putScratch(s, &s.chat, q.n)
 	return resp, route, err
 }
 
@@ -272,27 +230,12 @@ func (r *Router) Embed(ctx context.Context, req openai.EmbeddingRequest, opts ..
 	if r.closed.Load() {
 		return openai.EmbeddingResponse{}, Route{}, ErrClosed
 	}
-	c := r.getCall(ctx, CallEmbeddings, opts)
-	c.ereq = req
-	err := c.do(string(req.Model))
-	resp, route := c.eresp, c.route()
-	c.observeRequest(route, err)
-	r.putCall(c)
+	s := r.getScratch()
+	s.embed.req = req
+	q := r.newRequest(ctx, s, &s.embed, opts)
+	srv, err := q.do(string(req.Model))
+	resp, route := s.embed.resp, q.route(srv)
+	q.observeRequest(route, srv, err)
+	r.putScratch(s, &s.embed, q.n)
 	return resp, route, err
-}
-
-// do resolves name once and runs the request.
-func (c *call) do(name string) error {
-	c.start = time.Now()
-	c.cand.set = &c.tab.set
-	c.cand.est = c.r.est
-	c.cand.estimate = -1
-	c.cand.tags = c.opts.tags
-	c.res.Requested = name
-	res, err := c.resolveRequest(name)
-	if err != nil {
-		return err
-	}
-	c.res = res
-	return c.run()
 }

@@ -175,45 +175,58 @@ func TestClose(t *testing.T) {
 
 var _ = provider.KindUnknown
 
-// putCall must leave nothing of a request behind that the next one reads:
-// every field but the request copies (overwritten before use) and the
-// random state is zero after it, including fields added later.
-func TestPutCallResetsEverything(t *testing.T) {
+// putScratch must leave nothing of a request behind that the next one
+// reads: random state is zero after it, including fields added later.
+func TestPutScratchResetsEverything(t *testing.T) {
 	d, _ := fakeDep("a", "g", "openai/m")
 	r := mustNew(t, nil, Config{Deployments: []Deployment{d}})
-	c := new(call)
-	v := reflect.ValueOf(c).Elem()
+	s := new(scratch)
+	v := reflect.ValueOf(s).Elem()
 	for i := range v.NumField() {
 		f := v.Field(i)
 		f = reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
 		fillNonZero(f)
 	}
-	c.n = len(c.atts) // the attempts made fill atts
-	c.op = CallChat
-	r.putCall(c)
-	v = reflect.ValueOf(c).Elem()
+	r.putScratch(s, &s.chat, len(s.atts)) // the attempts made fill atts
+	v = reflect.ValueOf(s).Elem()
 	for i := range v.NumField() {
 		name := v.Type().Field(i).Name
 		switch name {
-		case "req", "ereq":
-			continue
 		case "cand":
-			if c.cand.rng == 0 {
-				t.Error("putCall lost the random state")
+			if s.cand.rng == 0 {
+				t.Error("putScratch lost the random state")
 			}
-			cv := reflect.ValueOf(&c.cand).Elem()
+			cv := reflect.ValueOf(&s.cand).Elem()
 			for j := range cv.NumField() {
 				if n := cv.Type().Field(j).Name; n != "rng" && !cv.Field(j).IsZero() {
-					t.Errorf("putCall leaves cand.%s set", n)
+					t.Errorf("putScratch leaves cand.%s set", n)
 				}
 			}
 			continue
-		case "eresp", "first":
-			continue // reset by the op that used them (here: chat)
+		case "chat":
+			if !reflect.ValueOf(s.chat.resp).IsZero() {
+				t.Error("putScratch leaves the chat answer")
+			}
+			continue // the request copy is overwritten by the next chat
+		case "embed", "stream", "raw":
+			continue // cleared by the request of their kind
 		}
 		if !v.Field(i).IsZero() {
-			t.Errorf("putCall leaves field %s set", name)
+			t.Errorf("putScratch leaves field %s set", name)
 		}
+	}
+	// A stream's scratch keeps nothing but its request copy.
+	s.stream = streamOp{cancel: func() {}, firstRaw: []byte("x"), emptyEOF: true}
+	s.stream.req.Model = "m"
+	r.putScratch(s, &s.stream, 0)
+	if s.stream.cancel != nil || s.stream.firstRaw != nil || s.stream.emptyEOF || s.stream.req.Model != "m" {
+		t.Errorf("stream scratch after putScratch: %+v", s.stream)
+	}
+	// A raw request's keeps neither the client's body nor the answer.
+	s.raw.body, s.raw.answer = []byte("{}"), []byte("{}")
+	r.putScratch(s, &s.raw, 0)
+	if s.raw.body != nil || s.raw.answer != nil {
+		t.Errorf("raw scratch after putScratch: %+v", s.raw)
 	}
 }
 

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,26 +49,29 @@ func (r *Router) Stream(ctx context.Context, req openai.ChatCompletionRequest, o
 	if r.closed.Load() {
 		return nil, ErrClosed
 	}
-	c := r.getCall(ctx, CallStream, opts)
-	defer r.putCall(c)
-	c.req = req
-	c.cand.req = &c.req
-	if err := c.do(req.Model); err != nil {
-		c.observeRequest(c.route(), err)
+	sc := r.getScratch()
+	op := &sc.stream
+	op.req = req
+	sc.cand.req = &op.req
+	q := r.newRequest(ctx, sc, op, opts)
+	defer func() { r.putScratch(sc, op, q.n) }()
+	srv, err := q.do(req.Model)
+	if err != nil {
+		q.observeRequest(q.route(srv), srv, err)
 		return nil, err
 	}
 	s := &Stream{
-		r: r, ctx: ctx, d: c.dep, up: c.stream, route: c.route(), start: c.start,
-		cancel: c.cancel, first: c.first, firstRaw: c.firstRaw, pending: !c.emptyEOF, observe: c.opts.observe,
+		r: r, ctx: ctx, d: srv.d, up: op.stream, route: q.route(srv), start: q.start,
+		cancel: op.cancel, first: op.first, firstRaw: op.firstRaw, pending: !op.emptyEOF, observe: q.s.opts.observe,
 	}
-	s.raw, _ = c.stream.(provider.RawStream)
-	s.ready, _ = c.stream.(provider.Readier)
-	if c.firstRaw != nil {
-		s.noteUsage(c.firstRaw)
-	} else if c.first.Usage != nil {
-		s.usage = *c.first.Usage
+	s.raw, _ = op.stream.(provider.RawStream)
+	s.ready, _ = op.stream.(provider.Readier)
+	if op.firstRaw != nil {
+		s.noteUsage(op.firstRaw)
+	} else if op.first.Usage != nil {
+		s.usage = *op.first.Usage
 	}
-	if c.emptyEOF {
+	if op.emptyEOF {
 		s.err = io.EOF
 		s.finish(nil)
 	}
@@ -226,46 +228,4 @@ func (s *Stream) finish(err error) {
 			s.observe(ev)
 		}
 	})
-}
-
-// openStream opens d's stream and waits for its first chunk, within d's
-// stream timeout. On success the call holds the stream, its first chunk and
-// the cancel of its context.
-func (c *call) openStream(d *dep, upstream string) error {
-	req := c.req
-	req.Model = upstream
-	req.Stream = true
-	sctx, cancel := context.WithCancel(c.ctx)
-	var timer *time.Timer
-	if d.stimeout > 0 {
-		timer = time.AfterFunc(d.stimeout, cancel)
-	}
-	s, err := d.Provider.ChatCompletionStream(sctx, req)
-	var first openai.ChatCompletionStreamResponse
-	var firstRaw []byte
-	if err == nil {
-		if rs, ok := s.(provider.RawStream); ok {
-			firstRaw, err = rs.RecvRaw()
-			firstRaw = bytes.Clone(firstRaw) // the stream reuses its buffer
-		} else {
-			first, err = s.Recv()
-		}
-		if errors.Is(err, io.EOF) {
-			c.emptyEOF, err = true, nil
-		}
-	}
-	if timer != nil && !timer.Stop() && err == nil {
-		// The timeout fired as the first chunk arrived: the stream's
-		// context is gone, so the stream is too.
-		err = &provider.Error{Kind: provider.KindTimeout, Err: context.DeadlineExceeded}
-	}
-	if err != nil {
-		if s != nil {
-			s.Close()
-		}
-		cancel()
-		return err
-	}
-	c.stream, c.first, c.firstRaw, c.cancel = s, first, firstRaw, cancel
-	return nil
 }
