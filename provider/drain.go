@@ -34,7 +34,7 @@ func (s *openAIStream) drain() {
 			return
 		}
 	}
-	t := time.AfterFunc(drainWait, func() { s.s.Close() }) // ends a read that waits
+	t := time.AfterFunc(drainWait, func() { s.body.Close() }) // ends a read that waits
 	io.CopyN(io.Discard, s.ev.br, maxDrain)
 	if !t.Stop() {
 		skip.Store(skipAfterLinger)

@@ -261,7 +261,8 @@ func (p *OpenAI) ChatCompletionStream(ctx context.Context, req openai.ChatComple
 		s.Close()
 		return nil, p.fail(ctx, errors.New("stream started without an answer body"), req.Model)
 	}
-	return &openAIStream{ctx: ctx, p: p, model: req.Model, s: s, ev: newEventReader(st.body)}, nil
+	// go-openai's stream closes the same body; its reader is not used.
+	return &openAIStream{ctx: ctx, p: p, model: req.Model, body: st.body, ev: newEventReader(st.body)}, nil
 }
 
 // Embeddings makes one embeddings call.
@@ -390,7 +391,7 @@ type openAIStream struct {
 	ctx      context.Context
 	p        *OpenAI
 	model    string
-	s        *openai.ChatCompletionStream
+	body     io.ReadCloser // the answer's body: closing it ends the stream
 	ev       *eventReader
 	finished bool  // a chunk carried a finish_reason
 	err      error // sticky: returned by every Recv after the first failure
@@ -479,7 +480,7 @@ func (s *openAIStream) Close() error {
 	if s.ended.Load() {
 		s.drain()
 	}
-	return s.s.Close()
+	return s.body.Close()
 }
 
 // NewHTTPClient returns the HTTP client NewOpenAI uses when it is given none:

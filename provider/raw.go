@@ -30,7 +30,21 @@ type RawCompleter interface {
 	ChatCompletionRaw(ctx context.Context, model string, body []byte) ([]byte, error)
 }
 
-var _ RawCompleter = (*OpenAI)(nil)
+// RawStreamer is implemented by providers that can start a streamed chat
+// completion with the request's JSON as a client sent it, as RawCompleter
+// makes a plain one; router.Router.StreamRaw uses it when it is there.
+type RawStreamer interface {
+	// ChatCompletionStreamRaw starts a streamed chat completion. body is
+	// the request's JSON object, sent as it is: the caller has set its
+	// "model" to the upstream model name, which model repeats, and its
+	// "stream" to true. Errors and the Stream are ChatCompletionStream's.
+	ChatCompletionStreamRaw(ctx context.Context, model string, body []byte) (Stream, error)
+}
+
+var (
+	_ RawCompleter = (*OpenAI)(nil)
+	_ RawStreamer  = (*OpenAI)(nil)
+)
 
 // rawTarget is what ChatCompletionRaw needs of the endpoint: what go-openai
 // builds each request from, kept by NewOpenAI.
@@ -67,31 +81,20 @@ func (t *rawTarget) chatURL(model string) string {
 	return t.base + "/openai/deployments/" + t.deployment(model) + "/chat/completions?api-version=" + url.QueryEscape(t.apiVersion)
 }
 
-// jsonContentType is the value of the Content-Type and Accept headers of
-// every raw request; never modified.
-var jsonContentType = []string{"application/json"}
+// Header values of the raw requests; never modified.
+var (
+	jsonContentType = []string{"application/json"}
+	eventStream     = []string{"text/event-stream"}
+	noCache         = []string{"no-cache"}
+)
 
 // ChatCompletionRaw sends body to the endpoint's chat completions and
 // returns the answer's JSON object. It sends the headers ChatCompletion
 // sends (credentials, organization, the configured extra headers).
 func (p *OpenAI) ChatCompletionRaw(ctx context.Context, model string, body []byte) ([]byte, error) {
-	t := &p.raw
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.chatURL(model), bytes.NewReader(body))
+	resp, err := p.postRaw(ctx, model, body, false)
 	if err != nil {
-		return nil, p.fail(ctx, err, model)
-	}
-	h := make(http.Header, 4+len(p.doer.headers))
-	h["Content-Type"], h["Accept"] = jsonContentType, jsonContentType
-	if t.authValue != nil {
-		h[t.authKey] = t.authValue
-	}
-	if t.org != nil {
-		h["Openai-Organization"] = t.org
-	}
-	req.Header = h
-	resp, err := p.doer.Do(req)
-	if err != nil {
-		return nil, p.fail(ctx, err, model)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	answer, err := readAnswer(resp)
@@ -105,6 +108,44 @@ func (p *OpenAI) ChatCompletionRaw(ctx context.Context, model string, body []byt
 		return nil, p.contentFiltered(model)
 	}
 	return answer, nil
+}
+
+// ChatCompletionStreamRaw sends body to the endpoint's chat completions and
+// returns the stream of its answer, as ChatCompletionStream does.
+func (p *OpenAI) ChatCompletionStreamRaw(ctx context.Context, model string, body []byte) (Stream, error) {
+	resp, err := p.postRaw(ctx, model, body, true)
+	if err != nil {
+		return nil, err
+	}
+	return &openAIStream{ctx: ctx, p: p, model: model, body: resp.Body, ev: newEventReader(resp.Body)}, nil
+}
+
+// postRaw posts body to the chat completions URL for model, with the
+// headers go-openai sends for a plain or a streamed call, and returns a
+// successful answer; an error answer is an *Error.
+func (p *OpenAI) postRaw(ctx context.Context, model string, body []byte, stream bool) (*http.Response, error) {
+	t := &p.raw
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.chatURL(model), bytes.NewReader(body))
+	if err != nil {
+		return nil, p.fail(ctx, err, model)
+	}
+	h := make(http.Header, 5+len(p.doer.headers))
+	h["Content-Type"], h["Accept"] = jsonContentType, jsonContentType
+	if stream {
+		h["Accept"], h["Cache-Control"] = eventStream, noCache
+	}
+	if t.authValue != nil {
+		h[t.authKey] = t.authValue
+	}
+	if t.org != nil {
+		h["Openai-Organization"] = t.org
+	}
+	req.Header = h
+	resp, err := p.doer.Do(req)
+	if err != nil {
+		return nil, p.fail(ctx, err, model)
+	}
+	return resp, nil
 }
 
 // badAnswer is the error of an answer that is not a JSON object, as

@@ -30,7 +30,8 @@ func rawCall(t *testing.T, p *provider.OpenAI, req openai.ChatCompletionRequest)
 // TestOpenAIRawMatchesTyped: ChatCompletionRaw sends what ChatCompletion
 // sends (the path, the Azure deployment and api-version, credentials,
 // organization, extra headers, Host, and the same request) and answers the
-// same: its JSON decodes to ChatCompletion's response.
+// same: its JSON decodes to ChatCompletion's response. So does
+// ChatCompletionStreamRaw for ChatCompletionStream, chunk by chunk.
 func TestOpenAIRawMatchesTyped(t *testing.T) {
 	srv := providertest.NewServer(providertest.WithAPIKey("sk-test"))
 	defer srv.Close()
@@ -80,6 +81,18 @@ func TestOpenAIRawMatchesTyped(t *testing.T) {
 			}
 			gotReq, _ := srv.LastRequest()
 
+			// The streamed call too.
+			sreq := req
+			sreq.Stream = true
+			wantChunks := streamChunks(t, func() (provider.Stream, error) { return p.ChatCompletionStream(t.Context(), sreq) })
+			wantStreamReq, _ := srv.LastRequest()
+			sbody, err := json.Marshal(sreq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotChunks := streamChunks(t, func() (provider.Stream, error) { return p.ChatCompletionStreamRaw(t.Context(), sreq.Model, sbody) })
+			gotStreamReq, _ := srv.LastRequest()
+
 			type sent struct {
 				Method, Path, RawQuery, Host string
 				Header                       map[string]string
@@ -87,7 +100,7 @@ func TestOpenAIRawMatchesTyped(t *testing.T) {
 			}
 			view := func(r providertest.Request, host string) sent {
 				s := sent{Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Host: host, Header: map[string]string{}}
-				for _, k := range []string{"Authorization", "Api-Key", "Openai-Organization", "X-Team", "Content-Type", "Accept"} {
+				for _, k := range []string{"Authorization", "Api-Key", "Openai-Organization", "X-Team", "Content-Type", "Accept", "Cache-Control"} {
 					s.Header[k] = r.Header.Get(k)
 				}
 				if err := json.Unmarshal(r.Body, &s.Body); err != nil {
@@ -97,6 +110,12 @@ func TestOpenAIRawMatchesTyped(t *testing.T) {
 			}
 			if diff := cmp.Diff(view(wantReq, wantHost), view(gotReq, host)); diff != "" {
 				t.Errorf("raw request differs from the typed one (-typed +raw):\n%s", diff)
+			}
+			if diff := cmp.Diff(view(wantStreamReq, wantHost), view(gotStreamReq, host)); diff != "" {
+				t.Errorf("raw stream request differs from the typed one (-typed +raw):\n%s", diff)
+			}
+			if diff := cmp.Diff(wantChunks, gotChunks); diff != "" {
+				t.Errorf("raw stream's chunks differ from the typed one's (-typed +raw):\n%s", diff)
 			}
 
 			var got openai.ChatCompletionResponse
@@ -110,6 +129,29 @@ func TestOpenAIRawMatchesTyped(t *testing.T) {
 				t.Errorf("raw answer differs from the typed one (-typed +raw):\n%s", diff)
 			}
 		})
+	}
+}
+
+// streamChunks reads a stream to its end and returns its chunks, their IDs
+// (which the fake numbers) cleared.
+func streamChunks(t *testing.T, open func() (provider.Stream, error)) []openai.ChatCompletionStreamResponse {
+	t.Helper()
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out []openai.ChatCompletionStreamResponse
+	for {
+		c, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ID = ""
+		out = append(out, c)
 	}
 }
 
@@ -144,13 +186,24 @@ func TestOpenAIRawErrors(t *testing.T) {
 			}))
 			defer hs.Close()
 			p := newOpenAI(t, provider.OpenAIConfig{BaseURL: hs.URL})
-			for _, call := range []struct {
+			type call struct {
 				name string
 				do   func() error
-			}{
+			}
+			calls := []call{
 				{"typed", func() error { _, err := p.ChatCompletion(t.Context(), chat("m")); return err }},
 				{"raw", func() error { _, err := rawCall(t, p, chat("m")); return err }},
-			} {
+			}
+			if tt.status >= 400 { // a 200 is a stream of its own
+				calls = append(calls, call{"raw stream", func() error {
+					s, err := p.ChatCompletionStreamRaw(t.Context(), "m", []byte(`{"model":"m","stream":true}`))
+					if err == nil {
+						s.Close()
+					}
+					return err
+				}})
+			}
+			for _, call := range calls {
 				err := call.do()
 				var e *provider.Error
 				if !errors.As(err, &e) {

@@ -77,6 +77,7 @@ func (o *embedOp) call(ctx context.Context, d *dep, upstream string) (openai.Usa
 // the deployment stays in flight until the Stream ends.
 type streamOp struct {
 	req      openai.ChatCompletionRequest
+	body     []byte // StreamRaw's request as the client sent it; nil for Stream
 	stream   provider.Stream
 	first    openai.ChatCompletionStreamResponse
 	firstRaw []byte // the first chunk as the upstream sent it
@@ -95,7 +96,7 @@ func (o *streamOp) call(ctx context.Context, d *dep, upstream string) (openai.Us
 	if d.stimeout > 0 {
 		timer = time.AfterFunc(d.stimeout, cancel)
 	}
-	s, err := d.Provider.ChatCompletionStream(sctx, req)
+	s, err := o.open(sctx, d, req) // raw.go
 	var first openai.ChatCompletionStreamResponse
 	var firstRaw []byte
 	emptyEOF := false

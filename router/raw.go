@@ -40,6 +40,28 @@ func (r *Router) CompleteRaw(ctx context.Context, req openai.ChatCompletionReque
 	return answer, route, err
 }
 
+// StreamRaw routes a streamed chat completion like Stream, for a gateway
+// that forwards JSON: body is the request's JSON object as the client sent
+// it (asking for a stream), req the same request decoded, as for
+// CompleteRaw. Each attempt sends body with only its top-level "model"
+// replaced, through provider.RawStreamer when the deployment's provider is
+// one; any other provider is called with req. The Stream is Stream's.
+func (r *Router) StreamRaw(ctx context.Context, req openai.ChatCompletionRequest, body []byte, opts ...CallOption) (*Stream, error) {
+	return r.stream(ctx, req, body, opts)
+}
+
+// open starts the upstream stream of one attempt on d, req being the
+// request with its upstream model: StreamRaw's body through d's
+// provider.RawStreamer, else the typed call.
+func (o *streamOp) open(ctx context.Context, d *dep, req openai.ChatCompletionRequest) (provider.Stream, error) {
+	if rs, ok := d.Provider.(provider.RawStreamer); ok && o.body != nil {
+		if body, ok := withModel(o.body, req.Model); ok {
+			return rs.ChatCompletionStreamRaw(ctx, req.Model, body)
+		}
+	}
+	return d.Provider.ChatCompletionStream(ctx, req)
+}
+
 // rawOp is a CompleteRaw: req decoded, body as the client sent it; answer
 // is the last call's, undecoded.
 type rawOp struct {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -172,4 +174,66 @@ func FuzzWithModel(f *testing.F) {
 			t.Fatalf("withModel(%q, %q) = %q (-want +got):\n%s", body, model, got, diff)
 		}
 	})
+}
+
+// TestStreamRaw: a streamed request reaches an OpenAI-compatible upstream
+// as the client sent it, only "model" replaced, and its chunks come back as
+// Stream's do; a provider without a raw call gets the decoded request.
+func TestStreamRaw(t *testing.T) {
+	srv := providertest.NewServer(providertest.WithChunks("a", "b"))
+	defer srv.Close()
+	p, err := provider.NewOpenAI(provider.OpenAIConfig{BaseURL: srv.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, f := fakeDep("fake", "typed", "openai/fake-model")
+	reg := newRegistry(t)
+	r := mustNew(t, reg, Config{Deployments: []Deployment{
+		{ID: "raw", Group: "g", Model: "openai/gpt-4o", Provider: p}, fd,
+	}})
+	const body = `{"stream":true,"model":"g","x_client_field":1,"messages":[{"role":"user","content":"hi"}]}`
+	var req openai.ChatCompletionRequest
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		t.Fatal(err)
+	}
+	read := func(s *Stream) []string {
+		t.Helper()
+		defer s.Close()
+		var out []string
+		for {
+			c, err := s.Recv()
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Choices) > 0 {
+				out = append(out, c.Choices[0].Delta.Content)
+			}
+		}
+	}
+	s, err := r.StreamRaw(context.Background(), req, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a", "b", ""}, read(s)); diff != "" {
+		t.Errorf("chunks (-want +got):\n%s", diff)
+	}
+	last, _ := srv.LastRequest()
+	if want := `{"stream":true,"model":"gpt-4o","x_client_field":1,"messages":[{"role":"user","content":"hi"}]}`; string(last.Body) != want {
+		t.Errorf("upstream got %s, want %s", last.Body, want)
+	}
+
+	req.Model = "typed"
+	s, err = r.StreamRaw(context.Background(), req, []byte(strings.Replace(body, `"g"`, `"typed"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read(s)) == 0 {
+		t.Error("typed provider: no chunks")
+	}
+	if diff := cmp.Diff([]string{"fake-model"}, models(f)); diff != "" {
+		t.Errorf("fake's calls (-want +got):\n%s", diff)
+	}
 }

@@ -46,12 +46,17 @@ type Stream struct {
 // *StreamError and nothing is retried, so no part of an answer is ever sent
 // twice. StreamTimeout bounds the wait for the first chunk.
 func (r *Router) Stream(ctx context.Context, req openai.ChatCompletionRequest, opts ...CallOption) (*Stream, error) {
+	return r.stream(ctx, req, nil, opts)
+}
+
+// stream is Stream, and StreamRaw when body is not nil.
+func (r *Router) stream(ctx context.Context, req openai.ChatCompletionRequest, body []byte, opts []CallOption) (*Stream, error) {
 	if r.closed.Load() {
 		return nil, ErrClosed
 	}
 	sc := r.getScratch()
 	op := &sc.stream
-	op.req = req
+	op.req, op.body = req, body
 	sc.cand.req = &op.req
 	q := r.newRequest(ctx, sc, op, opts)
 	defer func() { r.putScratch(sc, op, q.n) }()

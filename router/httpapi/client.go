@@ -137,7 +137,7 @@ func (h *Handler) ChatCompletions() http.Handler {
 			return
 		}
 		if req.Stream {
-			h.stream(ctx, w, requested, req.ChatCompletionRequest, opts)
+			h.stream(ctx, w, requested, body, &req.ChatCompletionRequest, opts)
 			return
 		}
 		h.complete(ctx, w, requested, body, &req.ChatCompletionRequest, opts)
@@ -146,12 +146,19 @@ func (h *Handler) ChatCompletions() http.Handler {
 
 // stream answers a streamed chat completion: each chunk is written as it
 // arrives and flushed unless the next one has arrived too, ending with
-// "data: [DONE]". Chunks pass through as the upstream sent them
+// "data: [DONE]". The request goes upstream as the client sent it when it
+// can (forwardable), and chunks pass through as the upstream sent them
 // (Stream.RecvRaw), with only their "model" replaced by the name the client
 // asked for. A client that goes away cancels the request's context and with
 // it the upstream call.
-func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, requested string, req openai.ChatCompletionRequest, opts []router.CallOption) {
-	s, err := h.rt.Stream(ctx, req, opts...)
+func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, requested string, body []byte, req *openai.ChatCompletionRequest, opts []router.CallOption) {
+	var s *router.Stream
+	var err error
+	if forwardable(body, req) {
+		s, err = h.rt.StreamRaw(ctx, *req, body, opts...)
+	} else {
+		s, err = h.rt.Stream(ctx, *req, opts...)
+	}
 	if err != nil {
 		writeError(w, modelError(requested, err))
 		return

@@ -17,13 +17,13 @@ import (
 	"github.com/modelroute/modelroute/router/internal/chunk"
 )
 
-// A plain chat completion whose body says nothing that decoding into
+// A chat completion, plain or streamed, whose body says nothing that decoding into
 // go-openai's request and encoding it again would change is forwarded as
-// the client sent it (router.Router.CompleteRaw): the upstream gets the
-// client's JSON with only "model" replaced, and the client gets the
-// upstream's answer with only "model" replaced, as a reverse proxy would
-// pass them on, without encoding the request or decoding and encoding the
-// answer. The request is still decoded: it is validated as before, and
+// the client sent it (router.Router.CompleteRaw, StreamRaw): the upstream
+// gets the client's JSON with only "model" replaced, and the client gets
+// the upstream's answer (each streamed chunk) with only "model" replaced,
+// as a reverse proxy would pass them on, without encoding the request or
+// decoding and encoding the answer. The request is still decoded: it is validated as before, and
 // routing reads it. Anything else (a key go-openai does not know, such as
 // LiteLLM's "tags", which must not reach the upstream; a key given twice;
 // an optional field holding its zero value, which the encoding drops; a
@@ -68,12 +68,13 @@ var chatFields = func() map[string]chatField {
 	return m
 }()
 
-// forwardable reports whether the plain chat completion body, decoded as
-// req, may be forwarded as it is: every top-level key is one of go-openai's,
-// given once, written without escapes, and holds a value that encoding req
-// again would send too (not an empty value of an optional field).
+// forwardable reports whether the chat completion body, decoded as req, may
+// be forwarded as it is: every top-level key is one of go-openai's, given
+// once, written without escapes, and holds a value that encoding req again
+// would send too (not an empty value of an optional field; not
+// stream_options in a plain request, which the plain call drops).
 func forwardable(body []byte, req *openai.ChatCompletionRequest) bool {
-	if req.Stream || req.StreamOptions != nil {
+	if !req.Stream && req.StreamOptions != nil {
 		return false
 	}
 	v := reflect.ValueOf(req).Elem()

@@ -175,7 +175,8 @@ func FuzzForwardable(f *testing.F) {
 		`{"model":"smart","messages":[{"role":"user","content":"hi"}]}`,
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0,"n":2,"tools":[],"tool_choice":"auto","stop":null}`,
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"guided_choice":["a"],"metadata":{},"seed":0,"logit_bias":{"1":2}}`,
-		`{"model":"m","model":"n"}`, `{"tags":["x"],"model":"m"}`, `{"stream":true,"model":"m"}`,
+		`{"model":"m","model":"n"}`, `{"tags":["x"],"model":"m"}`,
+		`{"stream":true,"stream_options":{"include_usage":true},"model":"m","messages":[{"role":"user","content":"x"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -208,4 +209,42 @@ func FuzzForwardable(f *testing.F) {
 			t.Fatalf("forwarded %s, typed %s: keys (-typed +forwarded):\n%s", body, typed, diff)
 		}
 	})
+}
+
+// TestStreamForwarding: a streamed request is forwarded as the client sent
+// it under the same rule as a plain one (stream_options included, which a
+// stream keeps), and its chunks reach the client with the requested name.
+func TestStreamForwarding(t *testing.T) {
+	mux, srv := forwardFixture(t, nil)
+	for _, tc := range []struct {
+		name      string
+		body      string
+		forwarded bool
+	}{
+		{"stream", `{"model":"smart","stream":true,"messages":[{"role":"user","content":"hi"}]}`, true},
+		{"stream options", `{"stream_options":{"include_usage":true},"model":"smart","stream":true,"messages":[{"role":"user","content":"hi"}]}`, true},
+		{"tags", `{"model":"smart","stream":true,"messages":[{"role":"user","content":"hi"}],"tags":["fast"]}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := post(mux, tc.body)
+			if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/event-stream" || rec.Header().Get("x-modelroute-deployment-id") != "d1" {
+				t.Fatalf("status %d, headers %v: %s", rec.Code, rec.Header(), rec.Body)
+			}
+			last, _ := srv.LastRequest()
+			wantSent := strings.Replace(tc.body, `"model":"smart"`, `"model":"gpt-4o"`, 1)
+			if got := string(last.Body) == wantSent; got != tc.forwarded || !last.Stream {
+				t.Errorf("upstream got %s (a stream: %v); forwarded as sent: %v, want %v", last.Body, last.Stream, got, tc.forwarded)
+			}
+			events := strings.Split(strings.TrimSpace(rec.Body.String()), "\n\n")
+			if len(events) < 2 || events[len(events)-1] != "data: [DONE]" {
+				t.Fatalf("answer %q: want chunks, then data: [DONE]", rec.Body)
+			}
+			for _, e := range events[:len(events)-1] {
+				var c openai.ChatCompletionStreamResponse
+				if err := json.Unmarshal([]byte(strings.TrimPrefix(e, "data: ")), &c); err != nil || c.Model != "smart" {
+					t.Errorf("chunk %q: model %q, %v; want smart", e, c.Model, err)
+				}
+			}
+		})
+	}
 }
