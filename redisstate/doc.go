@@ -26,10 +26,22 @@
 //     counts are added after the answer, queued and sent in pipelined
 //     batches off the request path, so a tpm limit can be passed by the
 //     answers in flight when it is reached.
-//   - The alias registry (AliasStore, an alias.Store, with FollowAliases):
-//     aliases live in a Redis hash; a write on one replica is announced
-//     on a pub/sub channel and every other replica reloads its Registry
-//     (alias.Registry.Reload), well within a second.
+//   - The alias registry (AliasStore, an alias.RowStore, with
+//     FollowAliases): aliases live in a Redis hash; a write on one replica
+//     is announced on a pub/sub channel and every other replica reloads
+//     its Registry (alias.Registry.Reload), well within a second.
+//   - Keys, teams, organizations, access groups and spend (AccessStore, an
+//     access.RowStore, with FollowAccess): definitions live in Redis
+//     hashes and a change reloads every other replica's Checker
+//     (access.Checker.Reload); spend arrives as deltas (Checker.Flush),
+//     is added in Redis and announced, and every other replica adds it to
+//     its budgets at once (access.Checker.AddFlushedSpend). A budget is
+//     thus overspent by at most what the replicas spend between two
+//     flushes (the gateway flushes every 100 ms) plus the requests in
+//     flight when it is reached.
+//
+// Usage counters (access.Usage) are not shared: each replica counts its
+// own.
 //
 // # Outages
 //
@@ -38,20 +50,22 @@
 // routes from its own state: the Router admits by its own rpm/tpm
 // counters and keeps its own cooldowns, so requests that state can serve
 // are served (the Router logs one warning per outage); queued token counts
-// and cooldown announcements are dropped; alias writes fail (the Registry
-// refuses the write and keeps its state) while resolving goes on from
+// and cooldown announcements are dropped; alias and access writes fail
+// (the Registry or Checker refuses the write and keeps its state; spend
+// waits for the next flush) while resolving and authorizing go on from
 // memory. When Redis answers again the subscription is remade and every
 // replica catches up: it reads the cooldowns in force and reloads the
-// registry.
+// registry and the Checker.
 //
-// Aliases live in Redis: run it with persistence (appendonly yes), or a
+// Aliases, keys and spend live in Redis: run it with persistence (appendonly yes), or a
 // restart of Redis empties the registry of every replica.
 //
 // # Keys
 //
 // Every key and the channel start with a prefix (WithPrefix, default
 // "modelroute"): PREFIX:{ID}:rpm:MINUTE and PREFIX:{ID}:tpm:MINUTE,
-// PREFIX:cooldowns, PREFIX:aliases, and the channel PREFIX:events.
+// PREFIX:cooldowns, PREFIX:aliases, PREFIX:access:key, :team, :org,
+// :group, :spend and :reset, and the channel PREFIX:events.
 //
 // # Lifecycle and concurrency
 //

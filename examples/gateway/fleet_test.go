@@ -18,7 +18,7 @@ model_list:
     litellm_params: {model: openai/bad-model, api_base: %[1]s, api_key: ` + upstreamSecret + `, order: 1}
     model_info: {id: dep-bad}
   - model_name: fleet
-    litellm_params: {model: openai/good-model, api_base: %[1]s, api_key: ` + upstreamSecret + `, order: 2}
+    litellm_params: {model: openai/good-model, api_base: %[1]s, api_key: ` + upstreamSecret + `, order: 2, input_cost_per_token: 0.01, output_cost_per_token: 0.01}
     model_info: {id: dep-good}
   - model_name: limited
     litellm_params: {model: openai/lim-model, api_base: %[1]s, api_key: ` + upstreamSecret + `, order: 1, rpm: 4}
@@ -106,6 +106,28 @@ func TestFleet(t *testing.T) {
 			t.Fatalf("B does not serve team-smart a second after A created it")
 		}
 		t.Logf("B served the alias %v after A created it", time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("a key made on A works on B, and its budget spent on A holds on B", func(t *testing.T) {
+		key := a.with(t).generateKey(map[string]any{"models": []string{"fleet"}, "max_budget": 0.5})
+		if !eventually(time.Second, func() bool { return b.chat(key, "fleet").Status == http.StatusOK }) {
+			t.Fatalf("B does not accept a key A made a second earlier")
+		}
+		// Each answer costs 15 tokens × $0.01: spend past $0.5 on A.
+		for i := 0; ; i++ {
+			r := a.with(t).chat(key, "fleet")
+			if r.Status == http.StatusTooManyRequests {
+				break
+			}
+			mustStatus(t, "chat on A within budget", r, http.StatusOK)
+			if i == 10 {
+				t.Fatalf("A still serves the key after 11 requests costing $0.15 each on a $0.5 budget")
+			}
+		}
+		if !eventually(time.Second, func() bool { return b.chat(key, "fleet").Status == http.StatusTooManyRequests }) {
+			t.Fatalf("B still serves a key whose budget was spent on A")
+		}
+		wantError(t, "chat on C over budget", c.with(t).chat(key, "fleet"), http.StatusTooManyRequests, "budget_exceeded")
 	})
 
 	t.Run("Redis killed: still served, then recovery", func(t *testing.T) {

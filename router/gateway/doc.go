@@ -57,9 +57,12 @@
 // With WithRedis, or the config's router_settings.redis_host/redis_port/
 // redis_password or redis_url, the gateway is one replica of a fleet: the
 // replicas share cooldowns and deployments' rpm/tpm limits through that
-// Redis, and keep the alias registry there (unless WithAliasStore says
-// otherwise), each following the others' writes within milliseconds. See
-// package redisstate, also for what a Redis outage does.
+// Redis, and keep the alias registry and the keys, teams, organizations and
+// access groups there (unless WithAliasStore or WithAccessStore say
+// otherwise), each following the others' writes within milliseconds; spend
+// is flushed every SharedSpendFlushInterval so that budgets count every
+// replica's spend. Usage counters stay per replica. See package
+// redisstate, also for what a Redis outage does.
 //
 // # Lifecycle and concurrency
 //

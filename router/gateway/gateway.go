@@ -106,6 +106,10 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 		return nil, err
 	}
 	g.onClose(func() { g.ac.Close() })
+	if as, ok := o.accessStore.(*redisstate.AccessStore); ok {
+		g.onClose(as.FollowAccess(g.ac))
+		g.flushSpend(SharedSpendFlushInterval)
+	}
 
 	uopts := []access.UsageOption{access.WithUsageBatch(o.saveBatch)}
 	if o.usageStore != nil {
@@ -219,7 +223,42 @@ func (g *Gateway) connectRedis(rc litellm.Redis, o *options) error {
 	if o.aliasStore == nil {
 		o.aliasStore = g.redis.AliasStore()
 	}
+	if o.accessStore == nil {
+		o.accessStore = g.redis.AccessStore()
+	}
 	return nil
+}
+
+// SharedSpendFlushInterval is how often a replica of a fleet sends the
+// spend it recorded to Redis, where the other replicas' budgets count it.
+const SharedSpendFlushInterval = 100 * time.Millisecond
+
+// flushSpend flushes the Checker's spend every interval until Close.
+func (g *Gateway) flushSpend(interval time.Duration) {
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		failing := false
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := g.ac.Flush(ctx)
+			switch {
+			case err != nil && !failing && ctx.Err() == nil:
+				g.log.Warn("gateway: flush spend; kept for the next flush", "err", err)
+				failing = true
+			case err == nil:
+				failing = false
+			}
+		}
+	}()
+	g.onClose(func() { stop(); <-done })
 }
 
 // knownName reports whether name is a group the Router serves or an alias
