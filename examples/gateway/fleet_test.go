@@ -124,10 +124,12 @@ func TestFleet(t *testing.T) {
 				t.Fatalf("A still serves the key after 11 requests costing $0.15 each on a $0.5 budget")
 			}
 		}
-		if !eventually(time.Second, func() bool { return b.chat(key, "fleet").Status == http.StatusTooManyRequests }) {
-			t.Fatalf("B still serves a key whose budget was spent on A")
+		for name, g := range map[string]*testGateway{"B": b, "C": c} {
+			if !eventually(time.Second, func() bool { return g.chat(key, "fleet").Status == http.StatusTooManyRequests }) {
+				t.Fatalf("%s still serves a key whose budget was spent on A", name)
+			}
+			wantError(t, "chat on "+name+" over budget", g.with(t).chat(key, "fleet"), http.StatusTooManyRequests, "budget_exceeded")
 		}
-		wantError(t, "chat on C over budget", c.with(t).chat(key, "fleet"), http.StatusTooManyRequests, "budget_exceeded")
 	})
 
 	t.Run("Redis killed: still served, then recovery", func(t *testing.T) {
