@@ -2,12 +2,12 @@ package router
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/modelroute/modelroute/alias"
+	"github.com/modelroute/modelroute/router/internal/secret"
 )
 
 // The model catalog: what a gateway lists on /v1/models, /model/info and
@@ -83,7 +83,7 @@ func (r *Router) Catalog(ctx context.Context, auth Authorizer) []Listing {
 func (d *dep) listed(match string, now int64, slowStart time.Duration) ListedDeployment {
 	ld := ListedDeployment{Deployment: d.Deployment, DisplayModel: d.displayModel(match), ProviderPrefix: d.prov, Out: d.out(now, slowStart)}
 	ld.Provider = nil
-	ld.APIBase = cleanURL(d.APIBase)
+	ld.APIBase = secret.CleanURL(d.APIBase)
 	ld.Tags = slices.Clone(d.Tags)
 	ld.Params = scrubMap(d.Params)
 	ld.Info = scrubMap(d.Info)
@@ -176,7 +176,7 @@ func scrub(v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			if !isSecretKey(k) {
+			if !secret.IsKey(k) {
 				out[k] = scrub(e)
 			}
 		}
@@ -184,8 +184,8 @@ func scrub(v any) any {
 	case map[string]string:
 		out := make(map[string]string, len(x))
 		for k, e := range x {
-			if !isSecretKey(k) {
-				out[k] = cleanURL(e)
+			if !secret.IsKey(k) {
+				out[k] = secret.CleanURL(e)
 			}
 		}
 		return out
@@ -198,61 +198,11 @@ func scrub(v any) any {
 	case []string:
 		out := make([]string, len(x))
 		for i, e := range x {
-			out[i] = cleanURL(e)
+			out[i] = secret.CleanURL(e)
 		}
 		return out
 	case string:
-		return cleanURL(x)
+		return secret.CleanURL(x)
 	}
 	return v
-}
-
-// isSecretKey reports whether a params or info key names a credential:
-// api_key (any spelling), any *_key or *_key_id, anything naming a secret,
-// password, credential or authorization, token and *_token (but not
-// max_*_token(s) or *_per_token), and headers, which usually carry
-// Authorization.
-func isSecretKey(key string) bool {
-	k := strings.ToLower(strings.ReplaceAll(key, "-", "_"))
-	switch {
-	case k == "key", k == "apikey", k == "api_key", strings.HasSuffix(k, "_key"), strings.HasSuffix(k, "_key_id"),
-		strings.Contains(k, "secret"), strings.Contains(k, "password"), strings.Contains(k, "passwd"),
-		strings.Contains(k, "credential"), strings.Contains(k, "authorization"),
-		k == "token", k == "sig", k == "signature",
-		strings.HasSuffix(k, "_token") && !strings.HasPrefix(k, "max_") && !strings.HasSuffix(k, "per_token"),
-		strings.Contains(k, "header"):
-		return true
-	}
-	return false
-}
-
-// cleanURL removes user information and secret query parameters from s if
-// it is an absolute URL, and returns other strings unchanged.
-func cleanURL(s string) string {
-	if !strings.Contains(s, "://") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		// Not a URL we can take apart: keep only what precedes any user
-		// information, rather than risk showing it.
-		if i := strings.Index(s, "://"); i >= 0 && strings.Contains(s[i:], "@") {
-			return s[:i+3] + "[redacted]"
-		}
-		return s
-	}
-	if u.User == nil && u.RawQuery == "" {
-		return s
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			if isSecretKey(k) || strings.EqualFold(k, "code") { // "code": Azure Functions keys
-				q.Del(k)
-			}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }

@@ -380,35 +380,3 @@ func TestCatalogOut(t *testing.T) {
 		t.Errorf("one cooling, one failing probes (-want +got):\n%s", diff)
 	}
 }
-
-func TestIsSecretKey(t *testing.T) {
-	for key, want := range map[string]bool{
-		"api_key": true, "API-Key": true, "apikey": true, "aws_secret_access_key": true,
-		"aws_access_key_id": true, "vertex_credentials": true, "password": true, "token": true,
-		"access_token": true, "extra_headers": true, "Authorization": true, "client_secret": true,
-		"model": false, "api_base": false, "max_tokens": false, "max_input_token": false,
-		"input_cost_per_token": false, "api_version": false, "rpm": false, "access_groups": false,
-	} {
-		if got := isSecretKey(key); got != want {
-			t.Errorf("isSecretKey(%q) = %v, want %v", key, got, want)
-		}
-	}
-}
-
-func TestCleanURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://api.openai.com/v1":                     "https://api.openai.com/v1",
-		"https://user:pw@host.test/v1":                  "https://host.test/v1",
-		"https://host.test/v1?api-key=k&api-version=1":  "https://host.test/v1?api-version=1",
-		"https://host.test/v1?key=k":                    "https://host.test/v1",
-		"not a url":                                     "not a url",
-		"os.environ/AZURE_API_BASE":                     "os.environ/AZURE_API_BASE",
-		"https://u:p@host.test/%zz":                     "https://[redacted]",
-		"http://127.0.0.1:9100/v1":                      "http://127.0.0.1:9100/v1",
-		"https://host.test/v1?sig=abc&sv=2024&code=xyz": "https://host.test/v1?sv=2024",
-	} {
-		if got := cleanURL(in); got != want {
-			t.Errorf("cleanURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/modelroute/modelroute/router/internal/wildcard"
 )
 
 // Defaults for the zero values of Config.
@@ -218,7 +220,7 @@ func (c *Config) validate(known func(string) bool) error {
 		where := fmt.Sprintf("deployment %d (id %q, group %q)", i, id, d.Group)
 		if d.Group == "" {
 			add("%s: empty group", where)
-		} else if strings.Count(d.Group, "*") > 1 {
+		} else if _, _, ok := wildcard.Split(d.Group); !ok && strings.Contains(d.Group, "*") {
 			add("%s: wildcard group may hold one \"*\"", where)
 		}
 		if d.Model == "" {

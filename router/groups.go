@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/modelroute/modelroute/alias"
+	"github.com/modelroute/modelroute/router/internal/wildcard"
 )
 
 // table is one compiled Config: immutable once built, published through the
@@ -54,8 +55,8 @@ func (t *table) lookup(name string) (*group, string) {
 		return g, ""
 	}
 	for _, g := range t.wild {
-		if len(name) > len(g.prefix)+len(g.suffix) && strings.HasPrefix(name, g.prefix) && strings.HasSuffix(name, g.suffix) {
-			return g, name[len(g.prefix) : len(name)-len(g.suffix)]
+		if m, ok := wildcard.Match(g.prefix, g.suffix, name); ok {
+			return g, m
 		}
 	}
 	return nil, ""
@@ -135,7 +136,7 @@ func compile(cfg *Config, states, next map[string]*state) *table {
 		g := byName[d.Group]
 		if g == nil {
 			g = &group{name: d.Group}
-			if p, s, ok := strings.Cut(d.Group, "*"); ok {
+			if p, s, ok := wildcard.Split(d.Group); ok {
 				g.wild, g.prefix, g.suffix = true, p, s
 			}
 			byName[d.Group] = g

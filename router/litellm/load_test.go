@@ -216,6 +216,11 @@ func TestErrors(t *testing.T) {
 			ErrInvalid, []string{"router_settings.model_group_alias.g", `alias "g" has the name of a model_list group`}},
 		{"alias to nothing", "", group + "router_settings:\n  model_group_alias: {a: nowhere}\n",
 			ErrInvalid, []string{`alias "a" points at "nowhere"`}},
+		// The router's wildcard rule: "openai/*" serves "openai/gpt-4o",
+		// not "openai/" (its "*" stands for at least one character).
+		{"alias to a wildcard's empty match", "", "model_list:\n  - model_name: openai/*\n    litellm_params: {model: openai/*}\n" +
+			"router_settings:\n  model_group_alias: {a: openai/gpt-4o, b: openai/}\n",
+			ErrInvalid, []string{`alias "b" points at "openai/"`}},
 		{"alias bad shape", "", group + "router_settings:\n  model_group_alias: {a: [g]}\n",
 			ErrInvalid, []string{"router_settings.model_group_alias.a", "must be a group name or {model"}},
 		{"alias map without model", "", group + "router_settings:\n  model_group_alias: {a: {hidden: true}}\n",

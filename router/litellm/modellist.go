@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/modelroute/modelroute/router/internal/secret"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -141,7 +142,7 @@ func (l *loader) deployment(s scope, n *yaml.Node) {
 	// Display copy, secrets left out, os.environ/ references as written.
 	display := map[string]any{}
 	for _, p := range l.conv.pairs(params) {
-		if isSecretParam(p.key) {
+		if secret.IsKey(p.key) {
 			continue
 		}
 		if display[p.key], ok = l.anyValue(s, "litellm_params."+p.key, p.v); !ok {
@@ -377,22 +378,4 @@ func (l *loader) modelInfo(s scope, n *yaml.Node, e *entry) {
 	if d.ContextWindow == 0 {
 		d.ContextWindow = int(maxTokens)
 	}
-}
-
-// isSecretParam reports whether a litellm_params key holds a credential and
-// so is left out of Deployment.Params: api_key, any *_key or *_key_id, any
-// key naming a secret, password or credentials, token and *_token (but not
-// max_*_token or *_per_token), and headers (which usually carry
-// Authorization).
-func isSecretParam(key string) bool {
-	k := strings.ToLower(key)
-	switch {
-	case k == "api_key", strings.HasSuffix(k, "_key"), strings.HasSuffix(k, "_key_id"),
-		strings.Contains(k, "secret"), strings.Contains(k, "password"),
-		strings.Contains(k, "credential"), k == "token",
-		strings.HasSuffix(k, "_token") && !strings.HasPrefix(k, "max_") && !strings.HasSuffix(k, "per_token"),
-		strings.Contains(k, "headers"):
-		return true
-	}
-	return false
 }

@@ -2,8 +2,11 @@ package litellm
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+
+	"github.com/modelroute/modelroute/router/internal/wildcard"
 )
 
 // assignIDs gives every deployment its ID: model_info.id when given (which
@@ -45,7 +48,7 @@ func (l *loader) assignIDs() {
 // names knows what a model name may refer to once model_list is read.
 type names struct {
 	groups    map[string]bool
-	wildcards []string // group names containing "*"
+	wildcards [][2]string // prefix and suffix of each wildcard group (package wildcard)
 	aliases   map[string]*aliasRule
 	skipped   map[string]bool
 }
@@ -56,45 +59,24 @@ func (n *names) served(name string) bool {
 		return true
 	}
 	for _, w := range n.wildcards {
-		if matchWildcard(w, name) {
+		if _, ok := wildcard.Match(w[0], w[1], name); ok {
 			return true
 		}
 	}
 	return false
 }
 
-// matchWildcard matches name against a LiteLLM wildcard group name, where
-// each "*" stands for any run of characters ("openai/*", "*").
-func matchWildcard(pattern, name string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == name
-	}
-	if !strings.HasPrefix(name, parts[0]) {
-		return false
-	}
-	name = name[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(name, p)
-		if i < 0 {
-			return false
-		}
-		name = name[i+len(p):]
-	}
-	return strings.HasSuffix(name, last)
-}
-
 // checkNames checks aliases and fallbacks against the groups loaded, and
 // fills cfg.Aliases and the fallback maps.
 func (l *loader) checkNames() {
 	nm := &names{groups: l.groups, aliases: map[string]*aliasRule{}, skipped: l.skipped}
-	for g := range l.groups {
-		if strings.Contains(g, "*") {
-			nm.wildcards = append(nm.wildcards, g)
+	for _, g := range slices.Sorted(maps.Keys(l.groups)) {
+		// A name with more than one "*" serves nothing: the router
+		// refuses it.
+		if p, s, ok := wildcard.Split(g); ok {
+			nm.wildcards = append(nm.wildcards, [2]string{p, s})
 		}
 	}
-	slices.Sort(nm.wildcards)
 	for i := range l.aliasRules {
 		a := &l.aliasRules[i]
 		nm.aliases[a.Name] = a
