@@ -144,3 +144,75 @@ func openForBench(b *testing.B, im impl) stores {
 	b.Helper()
 	return im.open(b)()
 }
+
+// BenchmarkStoreWrite measures the store's part of the same writes alone:
+// what a file store's Save of the whole state costs against one row's
+// Put or Apply.
+//
+//	go test -run '^$' -bench StoreWrite -benchtime 50x ./sqlstore
+func BenchmarkStoreWrite(b *testing.B) {
+	ctx := context.Background()
+	for _, im := range impls()[1:] { // the memory stores keep a pointer: nothing to measure
+		b.Run(im.name, func(b *testing.B) {
+			b.Run("alias at 100000 aliases", func(b *testing.B) {
+				st := openForBench(b, im)
+				defer st.close()
+				now := time.Now().UTC()
+				all := make([]alias.Alias, 100_000)
+				for i := range all {
+					all[i] = alias.Alias{Name: fmt.Sprintf("alias-%06d", i), Target: "group", Created: now, Updated: now, Revision: uint64(i + 1)}
+				}
+				if err := st.aliases.Save(ctx, all); err != nil {
+					b.Fatal(err)
+				}
+				rs, rows := st.aliases.(alias.RowStore)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					a := all[i%len(all)]
+					a.Revision = uint64(len(all) + i + 1)
+					var err error
+					if rows {
+						err = rs.Put(ctx, a)
+					} else {
+						all[i%len(all)] = a
+						err = st.aliases.Save(ctx, all)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("key at 10000 keys", func(b *testing.B) {
+				st := openForBench(b, im)
+				defer st.close()
+				now := time.Now().UTC()
+				var state access.State
+				for i := range 10_000 {
+					state.Keys = append(state.Keys, access.Key{ID: fmt.Sprintf("key-%05d", i),
+						Models: []string{"smart", "openai/*"}, MaxBudget: 10, Created: now, Updated: now})
+				}
+				if err := st.access.Save(ctx, state); err != nil {
+					b.Fatal(err)
+				}
+				rs, rows := st.access.(access.RowStore)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					k := state.Keys[i%len(state.Keys)]
+					k.Updated = now.Add(time.Duration(i))
+					var err error
+					if rows {
+						err = rs.Apply(ctx, access.Changes{PutKeys: []access.Key{k}})
+					} else {
+						state.Keys[i%len(state.Keys)] = k
+						err = st.access.Save(ctx, state)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
