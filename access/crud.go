@@ -20,7 +20,7 @@ func (c *Checker) CreateKey(ctx context.Context, k Key) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	_, err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	s, err := c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		if d.keys[n.ID] != nil {
 			return false, errorf(keyLabel(&n), ErrExists, "")
 		}
@@ -31,7 +31,9 @@ func (c *Checker) CreateKey(ctx context.Context, k Key) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	return n.clone(), nil
+	out := n.clone()
+	out.Spend, out.BudgetResetAt = s.keys[n.ID].spend.view(c.clock().UnixNano())
+	return out, nil
 }
 
 // GetKey returns the key with its current Spend, or ErrNotFound.
@@ -111,7 +113,7 @@ func (c *Checker) CreateTeam(ctx context.Context, t Team) (Team, error) {
 	if err != nil {
 		return Team{}, err
 	}
-	_, err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	s, err := c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		if d.teams[n.ID] != nil {
 			return false, errorf(teamLabel(n.ID), ErrExists, "")
 		}
@@ -122,7 +124,9 @@ func (c *Checker) CreateTeam(ctx context.Context, t Team) (Team, error) {
 	if err != nil {
 		return Team{}, err
 	}
-	return n.clone(), nil
+	out := n.clone()
+	out.Spend, out.BudgetResetAt = s.teams[n.ID].spend.view(c.clock().UnixNano())
+	return out, nil
 }
 
 // GetTeam returns the team with its current Spend, or ErrNotFound.
@@ -205,7 +209,7 @@ func (c *Checker) CreateOrganization(ctx context.Context, o Organization) (Organ
 	if err != nil {
 		return Organization{}, err
 	}
-	_, err = c.write(ctx, func(d *defs, now time.Time) (bool, error) {
+	s, err := c.write(ctx, func(d *defs, now time.Time) (bool, error) {
 		if d.orgs[n.ID] != nil {
 			return false, errorf(orgLabel(n.ID), ErrExists, "")
 		}
@@ -216,7 +220,9 @@ func (c *Checker) CreateOrganization(ctx context.Context, o Organization) (Organ
 	if err != nil {
 		return Organization{}, err
 	}
-	return n.clone(), nil
+	out := n.clone()
+	out.Spend, out.BudgetResetAt = s.orgs[n.ID].spend.view(c.clock().UnixNano())
+	return out, nil
 }
 
 // GetOrganization returns the organization with its current Spend, or

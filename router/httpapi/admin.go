@@ -341,6 +341,7 @@ func (h *Handler) createOrganization(w http.ResponseWriter, r *http.Request) {
 		Name           string   `json:"name"`
 		Models         []string `json:"models"`
 		MaxBudget      float64  `json:"max_budget"`
+		BudgetDuration string   `json:"budget_duration"`
 	}
 	if e := h.decode(w, r, &in); e != nil {
 		writeError(w, e)
@@ -350,12 +351,19 @@ func (h *Handler) createOrganization(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badParam("organization_id", "missing required field \"organization_id\""))
 		return
 	}
-	o, err := h.ac.CreateOrganization(r.Context(), access.Organization{ID: in.OrganizationID, Name: in.Name, Models: in.Models, MaxBudget: in.MaxBudget})
+	period, ok := budgetDuration(w, in.BudgetDuration)
+	if !ok {
+		return
+	}
+	o, err := h.ac.CreateOrganization(r.Context(), access.Organization{ID: in.OrganizationID, Name: in.Name, Models: in.Models,
+		MaxBudget: in.MaxBudget, BudgetDuration: period})
 	if err != nil {
 		writeError(w, adminError(err))
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"organization_id": o.ID, "name": o.Name, "models": o.Models, "max_budget": o.MaxBudget})
+	out := map[string]any{"organization_id": o.ID, "name": o.Name, "models": o.Models, "max_budget": o.MaxBudget}
+	addBudgetPeriod(out, o.BudgetDuration, o.BudgetResetAt)
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (h *Handler) listOrganizations(w http.ResponseWriter, r *http.Request) {
@@ -376,6 +384,7 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request) {
 		Models           []string `json:"models"`
 		AccessGroups     []string `json:"access_groups"`
 		CreditsAllocated float64  `json:"credits_allocated"`
+		BudgetDuration   string   `json:"budget_duration"`
 	}
 	if e := h.decode(w, r, &in); e != nil {
 		writeError(w, e)
@@ -385,9 +394,13 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badParam("team_id", "missing required field \"team_id\""))
 		return
 	}
+	period, ok := budgetDuration(w, in.BudgetDuration)
+	if !ok {
+		return
+	}
 	t, err := h.ac.CreateTeam(r.Context(), access.Team{
 		ID: in.TeamID, OrganizationID: in.OrganizationID, Name: in.TeamAlias,
-		Models: in.Models, AccessGroups: in.AccessGroups, MaxBudget: in.CreditsAllocated,
+		Models: in.Models, AccessGroups: in.AccessGroups, MaxBudget: in.CreditsAllocated, BudgetDuration: period,
 	})
 	if err != nil {
 		writeError(w, adminError(err))
@@ -397,9 +410,43 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request) {
 }
 
 func teamJSON(t access.Team) map[string]any {
-	return map[string]any{
+	out := map[string]any{
 		"team_id": t.ID, "organization_id": t.OrganizationID, "team_alias": t.Name,
 		"models": t.Models, "access_groups": t.AccessGroups, "credits_allocated": t.MaxBudget, "spend": t.Spend,
+	}
+	addBudgetPeriod(out, t.BudgetDuration, t.BudgetResetAt)
+	return out
+}
+
+// budgetDuration reads a budget_duration field ("1d", "7d", "30d", or what
+// parseDuration takes; "" is none), writing the error response if it is
+// bad.
+func budgetDuration(w http.ResponseWriter, s string) (time.Duration, bool) {
+	if s == "" {
+		return 0, true
+	}
+	d, err := parseDuration(s)
+	if err != nil {
+		writeError(w, badParam("budget_duration", "budget_"+err.Error()))
+		return 0, false
+	}
+	return d, true
+}
+
+// addBudgetPeriod adds LiteLLM's budget_duration ("30d", or "90m" for
+// what is not whole days) and budget_reset_at to a response, when a budget
+// has a period.
+func addBudgetPeriod(out map[string]any, d time.Duration, resetAt time.Time) {
+	if d == 0 {
+		return
+	}
+	if d%(24*time.Hour) == 0 {
+		out["budget_duration"] = strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	} else {
+		out["budget_duration"] = d.String()
+	}
+	if !resetAt.IsZero() {
+		out["budget_reset_at"] = resetAt
 	}
 }
 
@@ -441,16 +488,21 @@ func (h *Handler) generateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in struct {
-		Models       []string          `json:"models"`
-		TeamID       string            `json:"team_id"`
-		Aliases      map[string]string `json:"aliases"`
-		MaxBudget    float64           `json:"max_budget"`
-		KeyAlias     string            `json:"key_alias"`
-		AccessGroups []string          `json:"access_groups"`
-		Duration     string            `json:"duration"`
+		Models         []string          `json:"models"`
+		TeamID         string            `json:"team_id"`
+		Aliases        map[string]string `json:"aliases"`
+		MaxBudget      float64           `json:"max_budget"`
+		KeyAlias       string            `json:"key_alias"`
+		AccessGroups   []string          `json:"access_groups"`
+		Duration       string            `json:"duration"`
+		BudgetDuration string            `json:"budget_duration"`
 	}
 	if e := h.decode(w, r, &in); e != nil {
 		writeError(w, e)
+		return
+	}
+	period, ok := budgetDuration(w, in.BudgetDuration)
+	if !ok {
 		return
 	}
 	var expires time.Time
@@ -470,6 +522,7 @@ func (h *Handler) generateKey(w http.ResponseWriter, r *http.Request) {
 	k, err := h.ac.CreateKey(r.Context(), access.Key{
 		ID: HashKey(secret), Name: in.KeyAlias, TeamID: in.TeamID, Models: in.Models,
 		AccessGroups: in.AccessGroups, Aliases: in.Aliases, MaxBudget: in.MaxBudget, Expires: expires,
+		BudgetDuration: period,
 	})
 	if err != nil {
 		writeError(w, adminError(err))
@@ -482,6 +535,7 @@ func (h *Handler) generateKey(w http.ResponseWriter, r *http.Request) {
 	if !k.Expires.IsZero() {
 		out["expires"] = k.Expires
 	}
+	addBudgetPeriod(out, k.BudgetDuration, k.BudgetResetAt)
 	writeJSON(w, http.StatusOK, out)
 }
 

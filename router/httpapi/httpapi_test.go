@@ -479,6 +479,39 @@ func TestTeamsAndBudgets(t *testing.T) {
 	}
 }
 
+// budget_duration (LiteLLM's "1d", "7d", "30d") gives a budget a period:
+// the answer says when it resets; a bad one is refused naming the field.
+func TestBudgetDuration(t *testing.T) {
+	fx := newFixture(t)
+	for _, tc := range []struct {
+		path, body string
+		code       int
+		want       []string
+	}{
+		{"/api/organizations/create", `{"organization_id":"org","max_budget":5,"budget_duration":"30d"}`, 201,
+			[]string{`"budget_duration":"30d"`, `"budget_reset_at":`}},
+		{"/api/teams/create", `{"team_id":"t1","credits_allocated":1,"budget_duration":"7d"}`, 201,
+			[]string{`"budget_duration":"7d"`, `"budget_reset_at":`}},
+		{"/key/generate", `{"max_budget":1,"budget_duration":"1d"}`, 200,
+			[]string{`"budget_duration":"1d"`, `"budget_reset_at":`}},
+		{"/key/generate", `{"max_budget":1,"budget_duration":"monthly"}`, 400,
+			[]string{`budget_duration`, `monthly`}},
+		{"/key/generate", `{"max_budget":1,"budget_duration":"1ms"}`, 400,
+			[]string{`budget_duration 1ms`}},
+	} {
+		code, out := fx.do(t, "POST", tc.path, master, tc.body)
+		if code != tc.code {
+			t.Errorf("%s %s: %d %s, want %d", tc.path, tc.body, code, out, tc.code)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s %s: answer %s lacks %s", tc.path, tc.body, out, w)
+			}
+		}
+	}
+}
+
 func TestPrincipalFromServiceAuth(t *testing.T) {
 	fx := newFixture(t)
 	// A service with its own authentication mounts one endpoint and sets
