@@ -87,32 +87,85 @@ func (r referrers) dependents(name string) []string {
 }
 
 // build validates a loaded set of aliases and computes their entries. It
-// refuses duplicates, bad names, cycles and chains deeper than maxDepth.
+// refuses duplicates, bad names, cycles and chains deeper than maxDepth,
+// with the first problem check finds.
 func build(all []Alias, maxDepth int) ([]entry, referrers, error) {
+	entries, refs, errs := check(all, maxDepth, 1)
+	if len(errs) > 0 {
+		return nil, nil, errs[0]
+	}
+	out := make([]entry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, e)
+	}
+	return out, refs, nil
+}
+
+// Check validates a set of aliases the way New validates what its Store
+// holds: names and targets, duplicates, cycles, and chains deeper than
+// maxDepth (0: DefaultMaxDepth). It returns every problem, each once, as
+// *Error values: ErrInvalid for a bad name or target, or for a chain too
+// deep (the first alias whose chain is, with the chain); ErrExists for a
+// duplicate; ErrCycle for a cycle (with the cycle in Chain, reported once
+// however many aliases lead into it). An alias that only leads into a
+// problem is not reported again. Nil means New would accept the set. A
+// config loader calls it to refuse what the Registry would.
+func Check(aliases []Alias, maxDepth int) []error {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	_, _, errs := check(aliases, maxDepth, 0)
+	return errs
+}
+
+// check is build and Check: it computes the entries of the aliases that
+// have no problem and collects the problems, stopping after limit of them
+// (0: no limit).
+func check(all []Alias, maxDepth, limit int) (map[string]entry, referrers, []error) {
+	var errs []error
+	full := func(err error) bool {
+		errs = append(errs, err)
+		return limit > 0 && len(errs) >= limit
+	}
 	byName := make(map[string]*Alias, len(all))
+	bad := make(map[string]bool) // has a problem, or leads into one
 	for i := range all {
 		a := &all[i]
-		if err := validate("load", *a); err != nil {
-			return nil, nil, err
-		}
 		if _, dup := byName[a.Name]; dup {
-			return nil, nil, &Error{Op: "load", Name: a.Name, Err: ErrExists, Reason: "appears twice"}
+			if full(&Error{Op: "load", Name: a.Name, Err: ErrExists, Reason: "appears twice"}) {
+				return nil, nil, errs
+			}
+			continue
 		}
 		byName[a.Name] = a
+		if err := validate("load", *a); err != nil {
+			bad[a.Name] = true
+			if full(err) {
+				return nil, nil, errs
+			}
+		}
 	}
 	entries := make(map[string]entry, len(all))
 	refs := make(referrers)
 	var path []string
 	onPath := make(map[string]int)
-	for _, a := range all {
+	for i := range all {
+		a := &all[i]
+		if byName[a.Name] != a {
+			continue // a duplicate
+		}
 		refs.add(a.Target, a.Name)
-		// Walk from a until an alias already built or a non-alias target,
-		// then build the walked aliases backwards.
+		// Walk from a until an alias already built, one with a problem,
+		// or a non-alias target, then build the walked aliases backwards.
 		path = path[:0]
 		clear(onPath)
-		n := a.Name
+		n, broken := a.Name, false
 		for {
 			if _, done := entries[n]; done {
+				break
+			}
+			if bad[n] {
+				broken = true
 				break
 			}
 			cur, isAlias := byName[n]
@@ -121,12 +174,21 @@ func build(all []Alias, maxDepth int) ([]entry, referrers, error) {
 			}
 			if i, seen := onPath[n]; seen {
 				cyc := append(slices.Clone(path[i:]), n)
-				return nil, nil, &Error{Op: "load", Name: n, Err: ErrCycle,
-					Reason: "is on a cycle: " + chainString(cyc), Chain: cyc}
+				if full(&Error{Op: "load", Name: n, Err: ErrCycle, Reason: "is on a cycle: " + chainString(cyc), Chain: cyc}) {
+					return nil, nil, errs
+				}
+				broken = true
+				break
 			}
 			onPath[n] = len(path)
 			path = append(path, n)
 			n = cur.Target
+		}
+		if broken {
+			for _, p := range path {
+				bad[p] = true
+			}
+			continue
 		}
 		for i := len(path) - 1; i >= 0; i-- {
 			a := byName[path[i]]
@@ -136,16 +198,18 @@ func build(all []Alias, maxDepth int) ([]entry, referrers, error) {
 			}
 			e := link(a, next)
 			if len(e.chain) > maxDepth {
-				return nil, nil, tooDeep("load", path[i], e.chain, maxDepth)
+				if full(tooDeep("load", path[i], e.chain, maxDepth)) {
+					return nil, nil, errs
+				}
+				for _, p := range path[:i+1] {
+					bad[p] = true
+				}
+				break
 			}
 			entries[path[i]] = e
 		}
 	}
-	out := make([]entry, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, e)
-	}
-	return out, refs, nil
+	return entries, refs, errs
 }
 
 func tooDeep(op, name string, chain []string, maxDepth int) error {

@@ -216,6 +216,11 @@ func TestErrors(t *testing.T) {
 			ErrInvalid, []string{"router_settings.model_group_alias.g", `alias "g" has the name of a model_list group`}},
 		{"alias to nothing", "", group + "router_settings:\n  model_group_alias: {a: nowhere}\n",
 			ErrInvalid, []string{`alias "a" points at "nowhere"`}},
+		// The alias Registry's own rules, checked at load.
+		{"alias chain too deep", "", group + "router_settings:\n  model_group_alias: {a1: a2, a2: a3, a3: a4, a4: a5, a5: a6, a6: a7, a7: a8, a8: a9, a9: g}\n",
+			ErrInvalid, []string{"router_settings.model_group_alias.a1", `alias "a1": chain a1 → a2 → a3 → a4 → a5 → a6 → a7 → a8 → a9 would be 9 deep, more than the limit of 8`}},
+		{"alias name with whitespace", "", group + "router_settings:\n  model_group_alias: {\"my alias\": g}\n",
+			ErrInvalid, []string{`alias "my alias": name contains whitespace`}},
 		// The router's wildcard rule: "openai/*" serves "openai/gpt-4o",
 		// not "openai/" (its "*" stands for at least one character).
 		{"alias to a wildcard's empty match", "", "model_list:\n  - model_name: openai/*\n    litellm_params: {model: openai/*}\n" +
@@ -849,8 +854,11 @@ func TestHostileInputs(t *testing.T) {
 		fmt.Fprintf(&b, "    a%d: a%d\n", i, i+1)
 	}
 	_, err = Parse([]byte(b.String()), "c.yaml")
-	if ps := problems(t, err); len(ps) != 1 || !strings.Contains(err.Error(), `alias "a4999" points at "a5000"`) {
-		t.Errorf("5000-alias chain to nowhere: want one problem, got %d: %.300v", len(ps), err)
+	// Two problems, each once: the chain is deeper than the alias
+	// Registry allows (reported where it first is), and it ends nowhere.
+	if ps := problems(t, err); len(ps) != 2 || !strings.Contains(err.Error(), `alias "a4999" points at "a5000"`) ||
+		!strings.Contains(err.Error(), `alias "a4991": chain a4991 → a4992 → a4993 → a4994 → a4995 → a4996 → a4997 → a4998 → a4999 would be 9 deep`) {
+		t.Errorf("5000-alias chain to nowhere: want two problems, got %d: %.600v", len(ps), err)
 	}
 
 	for _, deep := range []string{strings.Repeat("[", 100000), strings.Repeat("{\"a\":", 100000)} {

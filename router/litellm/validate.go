@@ -1,11 +1,13 @@
 package litellm
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/router/internal/wildcard"
 )
 
@@ -169,12 +171,36 @@ func (l *loader) checkAliases(nm *names) map[string]bool {
 			ends[name] = endBroken
 		}
 	}
+	// Names, targets, cycles and depth: what the alias Registry will
+	// refuse, checked by the Registry's own rules.
+	var set []alias.Alias
+	for _, name := range names {
+		if ends[name] == 0 {
+			a := nm.aliases[name]
+			set = append(set, alias.Alias{Name: name, Target: a.Target})
+		}
+	}
+	for _, err := range alias.Check(set, 0) {
+		var e *alias.Error
+		if !errors.As(err, &e) {
+			continue
+		}
+		if errors.Is(e, alias.ErrCycle) {
+			first := slices.Min(e.Chain)
+			l.fail(nm.aliases[first].loc, ErrInvalid, "alias cycle: %s", joinChain(e.Chain))
+			for _, c := range e.Chain {
+				ends[c] = endCycle
+			}
+			continue
+		}
+		l.fail(nm.aliases[e.Name].loc, ErrInvalid, "alias %q: %s", e.Name, e.Reason)
+		ends[e.Name] = endBroken
+	}
 	for _, name := range names {
 		if ends[name] != 0 {
 			continue
 		}
-		var chain []string      // aliases walked, in order
-		pos := map[string]int{} // index in chain
+		var chain []string // aliases walked, in order
 		end, group := aliasEnd(0), ""
 		for cur := name; ; {
 			if e := ends[cur]; e != 0 {
@@ -200,21 +226,6 @@ func (l *loader) checkAliases(nm *names) map[string]bool {
 				}
 				break
 			}
-			if i, seen := pos[cur]; seen {
-				loop := append(slices.Clone(chain[i:]), cur)
-				first := slices.Min(chain[i:])
-				l.fail(nm.aliases[first].loc, ErrInvalid, "alias cycle: %s", joinChain(loop))
-				for _, c := range chain[i:] {
-					ends[c] = endCycle
-				}
-				end = endBroken
-				if i > 0 {
-					l.fail(nm.aliases[chain[0]].loc, ErrInvalid, "alias chain %s leads into a cycle", joinChain(append(slices.Clone(chain[:i+1]), "…")))
-				}
-				chain = chain[:i]
-				break
-			}
-			pos[cur] = len(chain)
 			chain = append(chain, cur)
 			cur = a.Target
 		}
