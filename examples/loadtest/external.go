@@ -101,7 +101,7 @@ type externalConfig struct {
 	Threads    int           // wrk's -t, at most the smallest of Conns
 	Modes      []bool        // false: plain, true: streamed
 	Targets    []string      // of "direct", "proxy", "gateway"
-	Repeat     int           // interleaved rounds; each cell shows its median round by req/s
+	Repeat     int           // interleaved rounds; each cell shows its median round (the proxy's and the gateway's: by their ratio)
 	CPUProfile string        // when set, the gateway binary writes its CPU profile here
 	Progress   io.Writer     // progress lines; nil: none
 }
@@ -294,7 +294,8 @@ func runWrk(ctx context.Context, cfg externalConfig, script string, name string,
 }
 
 // externalReport is what an external measurement found: for each mode,
-// connection count and target (in that order), the median round.
+// connection count and target (in that order), the median round (for the
+// proxy and the gateway, the round with the median ratio between them).
 type externalReport struct {
 	cfg  externalConfig
 	rows []*wrkResult
@@ -405,9 +406,14 @@ func runExternal(ctx context.Context, cfg externalConfig) (_ *externalReport, er
 	}
 	rep := &externalReport{cfg: cfg}
 	for _, c := range order {
-		rs := slices.Clone(rounds[c])
-		slices.SortStableFunc(rs, func(a, b *wrkResult) int { return cmp.Compare(a.Rate(), b.Rate()) })
-		rep.rows = append(rep.rows, rs[len(rs)/2])
+		pick := medianRound(rounds[c])
+		gw, px := rounds[cell{c.stream, c.conns, "gateway"}], rounds[cell{c.stream, c.conns, "proxy"}]
+		if (c.target == "gateway" || c.target == "proxy") && gw != nil && px != nil {
+			// Both from the round with the median ratio: in each round the
+			// two ran back to back, under the machine's load of the moment.
+			pick = medianRatioRound(gw, px)
+		}
+		rep.rows = append(rep.rows, rounds[c][pick])
 	}
 	// The gateway writes its profile when it shuts down.
 	gwStopped = true
@@ -415,6 +421,26 @@ func runExternal(ctx context.Context, cfg externalConfig) (_ *externalReport, er
 		return nil, fmt.Errorf("gateway: %v\n%s", err, gw.out)
 	}
 	return rep, nil
+}
+
+// medianRound returns the index of the round with the median req/s.
+func medianRound(rs []*wrkResult) int {
+	idx := make([]int, len(rs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(rs[a].Rate(), rs[b].Rate()) })
+	return idx[len(idx)/2]
+}
+
+// medianRatioRound returns the index of the round with the median ratio of
+// the gateway's req/s to the proxy's.
+func medianRatioRound(gw, px []*wrkResult) int {
+	ratios := make([]*wrkResult, len(gw)) // the ratio in Requests, per second of Duration
+	for i := range gw {
+		ratios[i] = &wrkResult{Requests: int64(1e6 * gw[i].Rate() / max(px[i].Rate(), 1e-9)), Duration: time.Second}
+	}
+	return medianRound(ratios)
 }
 
 // checkTarget sends one request to t and checks the answer (a 200 with

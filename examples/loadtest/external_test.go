@@ -178,3 +178,17 @@ func TestProcessCPU(t *testing.T) {
 		t.Errorf("processCPU(-1) reported a time")
 	}
 }
+
+// TestMedianRatioRound: the proxy's and the gateway's rows come from one
+// round, the one with the median ratio, not each from its own median.
+func TestMedianRatioRound(t *testing.T) {
+	r := func(reqs int64) *wrkResult { return &wrkResult{Requests: reqs, Duration: time.Second} }
+	gw := []*wrkResult{r(900), r(1000), r(500)}
+	px := []*wrkResult{r(1000), r(800), r(1000)} // ratios 0.9, 1.25, 0.5
+	if got := medianRatioRound(gw, px); got != 0 {
+		t.Errorf("medianRatioRound = round %d, want 0 (ratio 0.9)", got)
+	}
+	if got := medianRound(gw); got != 0 {
+		t.Errorf("medianRound = round %d, want 0 (900 req/s)", got)
+	}
+}

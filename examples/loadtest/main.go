@@ -320,7 +320,7 @@ func run(ctx context.Context, args []string, out, progress io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "every part its own process, driven by wrk -t%d, %v per run, %d round(s) (each cell: the median round by req/s)\n\n",
+		fmt.Fprintf(out, "every part its own process, driven by wrk -t%d, %v per run, %d round(s) (each cell: the median round; the proxy and the gateway: the round with the median ratio)\n\n",
 			o.ext.Threads, o.ext.Duration, max(o.ext.Repeat, 1))
 		rep.write(out)
 		fmt.Fprintln(out)

@@ -17,7 +17,13 @@
 // x-modelroute-deployment-id and x-modelroute-attempts, and their model field
 // (every streamed chunk's too) is the requested name. Streamed chunks are
 // passed on as the upstream sent them (router.Stream.RecvRaw), with only
-// that field replaced: no decoding and re-encoding per chunk.
+// that field replaced: no decoding and re-encoding per chunk. A chat
+// completion request that decoding and encoding would not change (only
+// keys go-openai knows, each once, no empty optional field) is forwarded
+// as the client sent it, only its model replaced, and a plain answer comes
+// back the same way (router.Router.CompleteRaw, StreamRaw); any other goes
+// through go-openai's types. Either way the request is decoded first, and
+// refused with 400 when it is not a valid one.
 //
 // Lifecycle: New → mount → serve. A Handler holds no goroutines of its own;
 // the Router, Registry, Checker and HealthChecker it is given belong to the
