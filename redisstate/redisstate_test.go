@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/modelroute/modelroute/alias"
@@ -314,5 +316,78 @@ func TestAliasesFollowed(t *testing.T) {
 	c := newReg()
 	if got := len(c.List(alias.ListOptions{IncludeHidden: true})); got != 1 {
 		t.Errorf("a new replica holds %d aliases, want 1", got)
+	}
+}
+
+// commandCalls returns how often Redis ran each command, from INFO
+// commandstats.
+func commandCalls(t *testing.T, srv *redistest.Server) map[string]int {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+		out[strings.TrimPrefix(name, "cmdstat_")] = n
+	}
+	return out
+}
+
+// A request to a deployment with limits costs one round trip on its path:
+// one script that checks and counts. Token counts go in batches, off the
+// request path; a deployment without limits costs none.
+func TestOneRoundTripPerRequest(t *testing.T) {
+	srv := redistest.Start(t)
+	limited, plain := providertest.NewFake(), providertest.NewFake()
+	r := replica(t, srv, []router.Deployment{
+		{ID: "rt-limited", Group: "limited", Model: "openai/m", Provider: limited, RPM: 1 << 30, TPM: 1 << 30},
+		{ID: "rt-plain", Group: "plain", Model: "openai/m", Provider: plain},
+	}, nil)
+	ctx := context.Background()
+	if _, _, err := r.Complete(ctx, hello("limited")); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the first token count land
+	before := commandCalls(t, srv)
+	const n = 50
+	for range n {
+		for _, g := range []string{"limited", "plain"} {
+			if _, _, err := r.Complete(ctx, hello(g)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	after := commandCalls(t, srv)
+	delta := map[string]int{}
+	for cmd, calls := range after {
+		if d := calls - before[cmd]; d > 0 && cmd != "info" && cmd != "ping" && cmd != "hello" {
+			delta[cmd] = d
+		}
+	}
+	// One script per request to the limited deployment (GET and INCR run
+	// inside it), then the batched token counts: at most one INCRBY and
+	// PEXPIRE per answer, sent by the writer goroutine. Nothing for the
+	// plain group.
+	if delta["evalsha"] != n || delta["get"] != n || delta["incr"] != n {
+		t.Errorf("commands for %d requests: %v; want %d EVALSHA (with its GET and INCR)", n, delta, n)
+	}
+	if delta["incrby"] > n || delta["pexpire"] > n {
+		t.Errorf("token counts: %v; want at most one INCRBY and PEXPIRE per answer", delta)
+	}
+	for cmd := range delta {
+		switch cmd {
+		case "evalsha", "get", "incr", "incrby", "pexpire":
+		default:
+			t.Errorf("unexpected command %s (%d calls) on the request path", cmd, delta[cmd])
+		}
 	}
 }
