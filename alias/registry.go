@@ -73,18 +73,10 @@ func New(ctx context.Context, opts ...Option) (*Registry, error) {
 	case o.store == nil:
 		o.store = NewMemoryStore()
 	}
-	loaded, err := o.store.Load(ctx)
+	all, rev, err := load(ctx, o.store)
 	if err != nil {
 		return nil, fmt.Errorf("alias: load store: %w", err)
 	}
-	all := make([]Alias, len(loaded))
-	var rev uint64
-	for i, a := range loaded {
-		a.Labels = normLabels(a.Labels)
-		all[i] = a
-		rev = max(rev, a.Revision)
-	}
-	slices.SortFunc(all, func(a, b Alias) int { return cmp.Compare(a.Name, b.Name) })
 	entries, refs, err := build(all, o.maxDepth)
 	if err != nil {
 		var e *Error

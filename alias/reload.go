@@ -25,18 +25,10 @@ func (r *Registry) Reload(ctx context.Context) error {
 		return err
 	}
 	defer r.unlock()
-	loaded, err := r.store.Load(ctx)
+	all, rev, err := load(ctx, r.store)
 	if err != nil {
 		return fmt.Errorf("alias: reload: load store: %w", err)
 	}
-	all := make([]Alias, len(loaded))
-	var rev uint64
-	for i, a := range loaded {
-		a.Labels = normLabels(a.Labels)
-		all[i] = a
-		rev = max(rev, a.Revision)
-	}
-	slices.SortFunc(all, func(a, b Alias) int { return cmp.Compare(a.Name, b.Name) })
 	entries, refs, err := build(all, r.maxDepth)
 	if err != nil {
 		return fmt.Errorf("alias: reload: %w", err)
@@ -80,4 +72,22 @@ func diff(old, new []Alias) []Event {
 		}
 	}
 	return evs
+}
+
+// load reads the store's aliases, sorted by name with their labels
+// normalized, and the highest revision among them.
+func load(ctx context.Context, store Store) ([]Alias, uint64, error) {
+	loaded, err := store.Load(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	all := make([]Alias, len(loaded))
+	var rev uint64
+	for i, a := range loaded {
+		a.Labels = normLabels(a.Labels)
+		all[i] = a
+		rev = max(rev, a.Revision)
+	}
+	slices.SortFunc(all, func(a, b Alias) int { return cmp.Compare(a.Name, b.Name) })
+	return all, rev, nil
 }

@@ -124,17 +124,7 @@ func (r *Router) shareTokens(d *dep, now int64, tokens int) {
 // did: the same as a cooldown started here, without counting it as one
 // (its failures happened elsewhere).
 func (s *state) adoptCooldown(now, until int64) {
-	for {
-		cur := s.cooldownUntil.Load()
-		if cur >= until {
-			return
-		}
-		if s.cooldownUntil.CompareAndSwap(cur, until) {
-			break
-		}
+	if _, moved := s.extendCooldown(until); moved {
+		s.markCooling(now)
 	}
-	s.cooldownFrom.Store(now)
-	s.needsProbe.Store(true)
-	s.recoveredAt.Store(0)
-	s.winFails.Store(0)
 }

@@ -114,23 +114,33 @@ func counts(k provider.Kind) bool {
 // startCooldown puts the deployment out until now+d, or keeps a later end
 // already set. It reports the end.
 func (s *state) startCooldown(now int64, d time.Duration) int64 {
-	until := now + int64(d)
+	until, _ := s.extendCooldown(now + int64(d))
+	s.markCooling(now)
+	s.cooldowns.Add(1)
+	return until
+}
+
+// extendCooldown moves the cooldown's end to until, unless an end at least
+// as late is already set. It reports the end in force and whether it moved.
+func (s *state) extendCooldown(until int64) (int64, bool) {
 	for {
 		cur := s.cooldownUntil.Load()
 		if cur >= until {
-			until = cur
-			break
+			return cur, false
 		}
 		if s.cooldownUntil.CompareAndSwap(cur, until) {
-			break
+			return until, true
 		}
 	}
+}
+
+// markCooling records that a cooldown started at now: a probe is due when
+// it ends, slow-start and the failure window start over.
+func (s *state) markCooling(now int64) {
 	s.cooldownFrom.Store(now)
 	s.needsProbe.Store(true)
 	s.recoveredAt.Store(0)
 	s.winFails.Store(0)
-	s.cooldowns.Add(1)
-	return until
 }
 
 // failure records a failed attempt of kind k and reports the cooldown end it
