@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/modelroute/modelroute/access"
+	"github.com/modelroute/modelroute/redisstate"
 	"github.com/modelroute/modelroute/redisstate/redistest"
 )
 
@@ -96,4 +97,50 @@ func TestAccessShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, time.Second, "A forgets k1", func() bool { return errors.Is(a.CheckKey("k1"), access.ErrUnknownKey) })
+}
+
+// Usage saved on one replica shows on the others, and is not sent twice.
+func TestUsageShared(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	newUsage := func() (*access.Usage, *redisstate.UsageStore) {
+		s := newClient(t, srv, nil).UsageStore()
+		u, err := access.NewUsage(ctx, access.WithUsageStore(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.FollowUsage(u))
+		return u, s
+	}
+	a, _ := newUsage()
+	b, bs := newUsage()
+	a.Record(access.UsageRecord{Requested: "smart", Group: "g", PromptTokens: 10, CompletionTokens: 5, CostUSD: 0.25, Latency: time.Second})
+	b.Record(access.UsageRecord{Requested: "smart", Group: "g", Err: true})
+	if err := a.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := access.Stats{Calls: 1, Errors: 1, PromptTokens: 10, CompletionTokens: 5, CostUSD: 0.25, Latency: time.Second,
+		AvgTokensPerCall: 15, AvgLatency: time.Second}
+	for name, u := range map[string]*access.Usage{"A": a, "B": b} {
+		eventually(t, time.Second, name+" shows both replicas' usage", func() bool { return u.ByName("smart") == want })
+	}
+	// Saving again sends nothing new: the store still holds one call.
+	if err := b.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := bs.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.Names["smart"]; got.Calls != 1 || got.Errors != 1 || got.PromptTokens != 10 {
+		t.Errorf("stored usage of smart: %+v", got)
+	}
+	// A replica started later loads it.
+	c, _ := newUsage()
+	if got := c.ByName("smart"); got != want {
+		t.Errorf("a new replica: %+v, want %+v", got, want)
+	}
 }

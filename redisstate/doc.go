@@ -39,9 +39,11 @@
 //     thus overspent by at most what the replicas spend between two
 //     flushes (the gateway flushes every 100 ms) plus the requests in
 //     flight when it is reached.
-//
-// Usage counters (access.Usage) are not shared: each replica counts its
-// own.
+//   - Usage counters (UsageStore, an access.UsageRowStore, with
+//     FollowUsage): each replica adds what it counted since its last save
+//     (access.Usage.Save) to Redis hashes and announces it; the others add
+//     it to their counters (access.Usage.AddSavedUsage), so every replica
+//     shows the fleet's usage.
 //
 // # Outages
 //
@@ -65,7 +67,8 @@
 // Every key and the channel start with a prefix (WithPrefix, default
 // "modelroute"): PREFIX:{ID}:rpm:MINUTE and PREFIX:{ID}:tpm:MINUTE,
 // PREFIX:cooldowns, PREFIX:aliases, PREFIX:access:key, :team, :org,
-// :group, :spend and :reset, and the channel PREFIX:events.
+// :group, :spend and :reset, PREFIX:usage:DIMENSION:FIELD, and the channel
+// PREFIX:events.
 //
 // # Lifecycle and concurrency
 //

@@ -108,6 +108,22 @@ func TestFleet(t *testing.T) {
 		t.Logf("B served the alias %v after A created it", time.Since(start).Round(time.Millisecond))
 	})
 
+	t.Run("usage counted on every replica shows on each", func(t *testing.T) {
+		// One call on B above; two more on A and C. Usage is saved every
+		// 2 s (the default interval) and shared as it is.
+		mustStatus(t, "chat team-smart on A", a.with(t).chat(testMasterKey, "team-smart"), http.StatusOK)
+		mustStatus(t, "chat team-smart on C", c.with(t).chat(testMasterKey, "team-smart"), http.StatusOK)
+		for name, g := range map[string]*testGateway{"A": a, "B": b, "C": c} {
+			ok := eventually(5*time.Second, func() bool {
+				v := g.with(t).getAlias("team-smart")
+				return v.UsageStats != nil && v.UsageStats.TotalCalls != nil && *v.UsageStats.TotalCalls == 3
+			})
+			if !ok {
+				t.Errorf("%s does not show the 3 calls made on A, B and C: %+v", name, g.with(t).getAlias("team-smart").UsageStats)
+			}
+		}
+	})
+
 	t.Run("a key made on A works on B, and its budget spent on A holds on B", func(t *testing.T) {
 		key := a.with(t).generateKey(map[string]any{"models": []string{"fleet"}, "max_budget": 0.5})
 		if !eventually(time.Second, func() bool { return b.chat(key, "fleet").Status == http.StatusOK }) {

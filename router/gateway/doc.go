@@ -61,8 +61,9 @@
 // access groups there (unless WithAliasStore or WithAccessStore say
 // otherwise), each following the others' writes within milliseconds; spend
 // is flushed every SharedSpendFlushInterval so that budgets count every
-// replica's spend. Usage counters stay per replica. See package
-// redisstate, also for what a Redis outage does.
+// replica's spend; usage counters are shared too, each replica adding the
+// others' counts as they save them. See package redisstate, also for what
+// a Redis outage does.
 //
 // # Lifecycle and concurrency
 //

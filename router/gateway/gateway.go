@@ -118,6 +118,9 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	if g.usage, err = access.NewUsage(ctx, uopts...); err != nil {
 		return nil, err
 	}
+	if us, ok := o.usageStore.(*redisstate.UsageStore); ok {
+		g.onClose(us.FollowUsage(g.usage))
+	}
 
 	client := o.client
 	if client == nil {
@@ -225,6 +228,9 @@ func (g *Gateway) connectRedis(rc litellm.Redis, o *options) error {
 	}
 	if o.accessStore == nil {
 		o.accessStore = g.redis.AccessStore()
+	}
+	if o.usageStore == nil {
+		o.usageStore = g.redis.UsageStore()
 	}
 	return nil
 }

@@ -119,12 +119,14 @@ func WithUsageSaveInterval(d time.Duration) Option { return func(o *options) { o
 // WithRedis makes the gateway one replica of a fleet sharing the Redis at
 // url ("redis://[:password@]host:port[/db]"), in place of the config's
 // router_settings.redis_host/redis_port/redis_password or redis_url:
-// cooldowns, deployments' rpm/tpm limits, the alias registry and the keys,
-// teams, organizations and access groups (kept in Redis instead of
-// aliases.json and access.json, unless WithAliasStore or WithAccessStore
-// say otherwise) are shared; a change on one replica is in force on every
-// other within a second, and spend is sent every SharedSpendFlushInterval
-// so that budgets count every replica's spend. Without it and without
+// cooldowns, deployments' rpm/tpm limits, the alias registry, the keys,
+// teams, organizations and access groups, and the usage counters (kept in
+// Redis instead of aliases.json, access.json and usage.json, unless
+// WithAliasStore, WithAccessStore or WithUsageStore say otherwise) are
+// shared; a change on one replica is in force on every other within a
+// second, spend is sent every SharedSpendFlushInterval so that budgets
+// count every replica's spend, and usage counts every usage save
+// interval. Without it and without
 // those settings there is no Redis. See package redisstate for what an
 // outage does.
 func WithRedis(url string) Option { return func(o *options) { o.redisURL = url } }

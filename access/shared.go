@@ -106,3 +106,31 @@ func (c *Checker) AddFlushedSpend(ch Changes) {
 		}
 	}
 }
+
+// AddSavedUsage adds counts that another Usage sharing this one's
+// UsageRowStore has saved to it (the store's announcement of an AddUsage,
+// for example): as if they had been recorded and saved here, so that every
+// replica's counters show the usage of all of them, and this Usage does
+// not send them again. Entries with negative counters or an invalid cost
+// are ignored.
+func (u *Usage) AddSavedUsage(delta UsageSnapshot) {
+	u.saveMu.Lock()
+	defer u.saveMu.Unlock()
+	for d := range numDimensions {
+		for name, st := range *delta.table(d) {
+			if name == "" || checkStats(st) != nil {
+				continue
+			}
+			add := counts{st.Calls, st.Errors, st.PromptTokens, st.CompletionTokens, toNanos(st.CostUSD), int64(st.Latency)}
+			c := u.counters(d, name)
+			c.calls.Add(add.calls)
+			c.errors.Add(add.errors)
+			c.prompt.Add(add.prompt)
+			c.completion.Add(add.completion)
+			c.costNanos.Add(add.costNanos)
+			c.latency.Add(add.latency)
+			c.saved = counts{c.saved.calls + add.calls, c.saved.errors + add.errors, c.saved.prompt + add.prompt,
+				c.saved.completion + add.completion, c.saved.costNanos + add.costNanos, c.saved.latency + add.latency}
+		}
+	}
+}

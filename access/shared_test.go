@@ -62,3 +62,27 @@ func TestAddFlushedSpend(t *testing.T) {
 		t.Errorf("Flush sent %+v, want nothing", got)
 	}
 }
+
+// AddSavedUsage shows usage saved elsewhere, and Save does not send it again.
+func TestAddSavedUsage(t *testing.T) {
+	u := &Usage{}
+	u.Record(UsageRecord{Requested: "smart", PromptTokens: 1})
+	u.AddSavedUsage(UsageSnapshot{
+		Names: map[string]Stats{"smart": {Calls: 2, PromptTokens: 20}, "bad": {Calls: -1}},
+		Keys:  map[string]Stats{"k1": {Errors: 1}},
+	})
+	if got := u.ByName("smart"); got.Calls != 3 || got.PromptTokens != 21 {
+		t.Errorf("smart: %+v, want 3 calls and 21 prompt tokens", got)
+	}
+	if got := u.ByName("bad"); got != (Stats{}) {
+		t.Errorf("an invalid entry was added: %+v", got)
+	}
+	if got := u.Lookup(PerKey, "k1"); got.Errors != 1 {
+		t.Errorf("k1: %+v", got)
+	}
+	for _, c := range []*usageCounters{u.counters(PerName, "smart"), u.counters(PerKey, "k1")} {
+		if d := c.load().sub(c.saved); d.calls+d.errors > 1 {
+			t.Errorf("counts to send after AddSavedUsage: %+v, want only the local record", d)
+		}
+	}
+}
