@@ -15,8 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrUnavailable is returned, without a round trip, while Redis is known
-// to be unreachable (see Client).
+// ErrUnavailable is returned when Redis cannot be reached: at once,
+// without a round trip, while it is known to be down, and wrapping the
+// network error of the call that found it down (see Client).
 var ErrUnavailable = errors.New("redisstate: redis unavailable")
 
 // DefaultPrefix starts every key and the notification channel.
@@ -161,8 +162,9 @@ func (c *Client) key(parts ...string) string {
 	return c.prefix + ":" + strings.Join(parts, ":")
 }
 
-// check records the outcome of a call: a network failure marks Redis down.
-// It returns err.
+// check records the outcome of a call: a network failure marks Redis down
+// and is returned wrapped in ErrUnavailable; other errors are returned as
+// they are.
 func (c *Client) check(err error) error {
 	if err == nil || errors.Is(err, redis.Nil) {
 		return err
@@ -172,7 +174,7 @@ func (c *Client) check(err error) error {
 		return err // Redis answered: it is up
 	}
 	c.markDown(err)
-	return err
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
 func (c *Client) markDown(err error) {
