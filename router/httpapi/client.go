@@ -171,8 +171,10 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, requested s
 	hd.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	bw := bufio.NewWriterSize(w, 4096)
-	model, _ := json.Marshal(requested)
+	bw := h.streamWriter(w)
+	defer h.streamWriters.Put(bw)
+	defer bw.Reset(nil)
+	model := appendQuoted(make([]byte, 0, len(requested)+2), requested)
 	for {
 		raw, err := s.RecvRaw()
 		if errors.Is(err, io.EOF) {
@@ -212,6 +214,16 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, requested s
 			return
 		}
 	}
+}
+
+// streamWriter returns a buffer of 4 KiB writing to w, from the Handler's
+// pool: one per stream, not one allocated for each.
+func (h *Handler) streamWriter(w io.Writer) *bufio.Writer {
+	if bw, ok := h.streamWriters.Get().(*bufio.Writer); ok {
+		bw.Reset(w)
+		return bw
+	}
+	return bufio.NewWriterSize(w, 4096)
 }
 
 // Embeddings serves POST /v1/embeddings, routed by the request's model.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
@@ -27,6 +28,8 @@ type Handler struct {
 	master [sha256.Size]byte // hash of the master key
 	hasKey bool              // a master key is set
 	limit  int64             // request body limit in bytes
+
+	streamWriters sync.Pool // of *bufio.Writer, for streams (client.go)
 }
 
 // Option configures a Handler.
