@@ -264,6 +264,13 @@ func isConnection(err error) bool {
 	return errors.As(err, &ne)
 }
 
+// ContextError is the *Error of a call that its context ended, for
+// providers that are not built on OpenAI's: KindCanceled when ctxErr is
+// context.Canceled, KindTimeout when a deadline passed; cause, if not nil,
+// is the failure the end of the context caused (a closed connection), and
+// is wrapped too.
+func ContextError(ctxErr, cause error) *Error { return contextError(ctxErr, cause) }
+
 // contextError wraps the end of ctx as an *Error: KindCanceled when ctx was
 // canceled, KindTimeout when its deadline passed. cause, if not nil, is the
 // failure that the end of ctx caused.

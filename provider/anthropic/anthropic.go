@@ -347,15 +347,7 @@ func (p *Provider) errorAnswer(resp *http.Response, model string) *provider.Erro
 func (p *Provider) fail(ctx context.Context, err error, model string) *provider.Error {
 	e := provider.Classify(err)
 	if ctxErr := ctx.Err(); ctxErr != nil && e.Status == 0 && e.Kind != provider.KindCanceled {
-		kind := provider.KindCanceled
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			kind = provider.KindTimeout
-		}
-		cause := err
-		if !errors.Is(err, ctxErr) {
-			cause = errors.Join(ctxErr, err)
-		}
-		e = &provider.Error{Kind: kind, Err: cause}
+		e = provider.ContextError(ctxErr, err)
 	}
 	if e.Provider == "" {
 		e.Provider = p.name

@@ -3,7 +3,6 @@ package bedrock
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -293,15 +292,7 @@ func (p *Provider) filtered(model string, r types.StopReason) *provider.Error {
 func (p *Provider) fail(ctx context.Context, err error, model string) *provider.Error {
 	e := classify(err, time.Now())
 	if ctxErr := ctx.Err(); ctxErr != nil && e.Status == 0 && e.Kind != provider.KindCanceled {
-		kind := provider.KindCanceled
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			kind = provider.KindTimeout
-		}
-		cause := err
-		if !errors.Is(err, ctxErr) {
-			cause = errors.Join(ctxErr, err)
-		}
-		e = &provider.Error{Kind: kind, Err: cause}
+		e = provider.ContextError(ctxErr, err)
 	}
 	if e.Provider == "" {
 		e.Provider = p.name

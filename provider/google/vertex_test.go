@@ -270,3 +270,26 @@ func TestVertexServiceAccount(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCredentials reads arbitrary vertex_credentials: NewVertex never
+// panics, and fails with ErrInvalidConfig or builds a provider; the key's
+// text never shows in the error.
+func FuzzCredentials(f *testing.F) {
+	f.Add(`{"type":"service_account","project_id":"p","private_key":"k","client_email":"a@p.iam.gserviceaccount.com"}`)
+	f.Add(`{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"r"}`)
+	f.Add(`{"type":"external_account","audience":"a","subject_token_type":"t","token_url":"http://127.0.0.1:1/token","credential_source":{"file":"/nonexistent"}}`)
+	f.Add(`{"type":`)
+	f.Fuzz(func(t *testing.T, key string) {
+		if !strings.HasPrefix(strings.TrimSpace(key), "{") {
+			return // a path: not read here
+		}
+		v, err := google.NewVertex(t.Context(), google.VertexConfig{Project: "p", Credentials: key})
+		if err != nil {
+			if !errors.Is(err, provider.ErrInvalidConfig) {
+				t.Fatalf("error %v is not ErrInvalidConfig", err)
+			}
+			return
+		}
+		v.Close()
+	})
+}

@@ -13,7 +13,10 @@
 //     demos.
 //   - Run is a conformance suite that checks any Provider, through a
 //     Harness, for success, streaming, the classification of every error
-//     kind, Retry-After, and prompt return on cancellation.
+//     kind, Retry-After, and prompt return on cancellation. Providers of
+//     native protocols run it through a fake of their protocol standing in
+//     front of a Server (ReadStream, ReadError, WriteJSON and Drop help such
+//     fakes translate; see anthropictest and bedrocktest).
 //
 // Lifecycle: NewFake → script → use; NewServer → SetFault → use → Close.
 // Everything here is safe for concurrent use, holds no package-level mutable

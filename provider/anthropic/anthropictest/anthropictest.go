@@ -22,7 +22,6 @@
 package anthropictest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -154,7 +153,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	}
 	var cr openai.ChatCompletionResponse
 	if err := json.NewDecoder(resp.Body).Decode(&cr); err != nil || len(cr.Choices) == 0 {
-		drop(w)
+		providertest.Drop(w)
 		return
 	}
 	c := cr.Choices[0]
@@ -162,14 +161,14 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	if c.Message.Content != "" {
 		content = append(content, map[string]any{"type": "text", "text": c.Message.Content})
 	}
-	writeJSON(w, map[string]any{
+	providertest.WriteJSON(w, map[string]any{
 		"id": s.id(), "type": "message", "role": "assistant", "model": req.Model,
 		"content": content, "stop_reason": stopReason(c.FinishReason), "stop_sequence": nil,
 		"usage": map[string]any{
 			"input_tokens": cr.Usage.PromptTokens, "output_tokens": cr.Usage.CompletionTokens,
 			"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
 		},
-	})
+	}, nil)
 }
 
 // text joins the text of a message's content: a string, or the text of its
@@ -210,7 +209,7 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, method, path strin
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		drop(w) // the upstream dropped the connection, or the client went away
+		providertest.Drop(w) // the upstream dropped the connection, or the client went away
 		return nil, false
 	}
 	if resp.StatusCode >= 400 {
@@ -224,25 +223,12 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, method, path strin
 // upstreamError answers with the Anthropic error an OpenAI error answer
 // stands for.
 func (s *Server) upstreamError(w http.ResponseWriter, resp *http.Response) {
-	var eb struct {
-		Error struct {
-			Message string `json:"message"`
-			Code    any    `json:"code"`
-		} `json:"error"`
-	}
-	json.NewDecoder(resp.Body).Decode(&eb)
-	code, _ := eb.Error.Code.(string)
-	typ, msg := errorType(resp.StatusCode, code), eb.Error.Message
-	if code == "context_length_exceeded" {
+	ue := providertest.ReadError(resp)
+	msg := ue.Message
+	if ue.Code == "context_length_exceeded" {
 		msg = "prompt is too long: 208310 tokens > 200000 maximum"
 	}
-	hdr := http.Header{}
-	for _, k := range []string{"Retry-After", "Retry-After-Ms"} {
-		if v := resp.Header.Values(k); len(v) > 0 {
-			hdr[k] = v
-		}
-	}
-	writeError(w, resp.StatusCode, typ, msg, hdr)
+	writeError(w, ue.Status, errorType(ue.Status, ue.Code), msg, ue.Header)
 }
 
 // errorType is Anthropic's error type for an HTTP status.
@@ -304,46 +290,32 @@ func (s *Server) stream(w http.ResponseWriter, body io.Reader, model string) {
 	}})
 	send("content_block_start", map[string]any{"index": 0, "content_block": map[string]any{"type": "text", "text": ""}})
 	send("ping", map[string]any{})
-	sc := bufio.NewScanner(body)
-	sc.Buffer(nil, 1<<20)
 	var stop string
 	output := 0
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		if data == "[DONE]" {
-			if stop == "" {
-				break
-			}
-			send("content_block_stop", map[string]any{"index": 0})
-			send("message_delta", map[string]any{
-				"delta": map[string]any{"stop_reason": stop, "stop_sequence": nil},
-				"usage": map[string]any{"output_tokens": output},
-			})
-			send("message_stop", map[string]any{})
-			return
-		}
-		var c openai.ChatCompletionStreamResponse
-		if json.Unmarshal([]byte(data), &c) != nil {
-			break
-		}
+	done := providertest.ReadStream(body, func(c openai.ChatCompletionStreamResponse) bool {
 		if c.Usage != nil {
 			output = c.Usage.CompletionTokens
 		}
 		for _, ch := range c.Choices {
-			if ch.Delta.Content != "" {
-				if !send("content_block_delta", map[string]any{"index": 0, "delta": map[string]any{"type": "text_delta", "text": ch.Delta.Content}}) {
-					return
-				}
+			if ch.Delta.Content != "" && !send("content_block_delta", map[string]any{"index": 0, "delta": map[string]any{"type": "text_delta", "text": ch.Delta.Content}}) {
+				return false
 			}
 			if ch.FinishReason != "" {
 				stop = stopReason(ch.FinishReason)
 			}
 		}
+		return true
+	})
+	if done && stop != "" {
+		send("content_block_stop", map[string]any{"index": 0})
+		send("message_delta", map[string]any{
+			"delta": map[string]any{"stop_reason": stop, "stop_sequence": nil},
+			"usage": map[string]any{"output_tokens": output},
+		})
+		send("message_stop", map[string]any{})
+		return
 	}
-	drop(w) // the upstream broke off
+	providertest.Drop(w) // the upstream broke off
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
@@ -362,7 +334,7 @@ func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	if n := len(data); n > 0 {
 		out["first_id"], out["last_id"] = data[0]["id"], data[n-1]["id"]
 	}
-	writeJSON(w, out)
+	providertest.WriteJSON(w, out, nil)
 }
 
 func (s *Server) id() string { return "msg_fake" + strconv.FormatUint(s.seq.Add(1), 10) }
@@ -379,18 +351,4 @@ func writeError(w http.ResponseWriter, status int, typ, msg string, hdr http.Hea
 		"error":      map[string]any{"type": typ, "message": msg},
 		"request_id": "req_fake",
 	})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
-}
-
-// drop closes the connection without (finishing) an answer.
-func drop(w http.ResponseWriter) {
-	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-		conn.Close()
-		return
-	}
-	panic(http.ErrAbortHandler)
 }

@@ -25,7 +25,6 @@
 package bedrocktest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -180,7 +179,7 @@ func (s *Server) converse(w http.ResponseWriter, r *http.Request, model string, 
 	}
 	var cr openai.ChatCompletionResponse
 	if err := json.NewDecoder(resp.Body).Decode(&cr); err != nil || len(cr.Choices) == 0 {
-		drop(w)
+		providertest.Drop(w)
 		return
 	}
 	c := cr.Choices[0]
@@ -218,7 +217,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, model string) {
 	defer resp.Body.Close()
 	var er openai.EmbeddingResponse
 	if err := json.NewDecoder(resp.Body).Decode(&er); err != nil || len(er.Data) == 0 {
-		drop(w)
+		providertest.Drop(w)
 		return
 	}
 	if req.InputText != nil {
@@ -243,30 +242,17 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request, path string, body 
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		drop(w)
+		providertest.Drop(w)
 		return nil, false
 	}
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
-		var eb struct {
-			Error struct {
-				Message string `json:"message"`
-				Code    any    `json:"code"`
-			} `json:"error"`
-		}
-		json.NewDecoder(resp.Body).Decode(&eb)
-		code, _ := eb.Error.Code.(string)
-		msg := eb.Error.Message
-		if code == "context_length_exceeded" {
+		ue := providertest.ReadError(resp)
+		msg := ue.Message
+		if ue.Code == "context_length_exceeded" {
 			msg = "Input is too long for requested model."
 		}
-		hdr := http.Header{}
-		for _, k := range []string{"Retry-After", "Retry-After-Ms"} {
-			if v := resp.Header.Values(k); len(v) > 0 {
-				hdr[k] = v
-			}
-		}
-		writeError(w, resp.StatusCode, exception(resp.StatusCode), msg, hdr)
+		writeError(w, ue.Status, exception(ue.Status), msg, ue.Header)
 		return nil, false
 	}
 	return resp, true
@@ -326,47 +312,33 @@ func (s *Server) stream(w http.ResponseWriter, body io.Reader) {
 		return rc.Flush() == nil
 	}
 	send("messageStart", map[string]any{"role": "assistant"})
-	sc := bufio.NewScanner(body)
-	sc.Buffer(nil, 1<<20)
 	var stop string
 	var usage *openai.Usage
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		if data == "[DONE]" {
-			if stop == "" {
-				break
-			}
-			send("contentBlockStop", map[string]any{"contentBlockIndex": 0})
-			send("messageStop", map[string]any{"stopReason": stop})
-			u := map[string]any{"inputTokens": 10, "outputTokens": 5, "totalTokens": 15}
-			if usage != nil {
-				u = map[string]any{"inputTokens": usage.PromptTokens, "outputTokens": usage.CompletionTokens, "totalTokens": usage.TotalTokens}
-			}
-			send("metadata", map[string]any{"usage": u, "metrics": map[string]any{"latencyMs": 12}})
-			return
-		}
-		var c openai.ChatCompletionStreamResponse
-		if json.Unmarshal([]byte(data), &c) != nil {
-			break
-		}
+	done := providertest.ReadStream(body, func(c openai.ChatCompletionStreamResponse) bool {
 		if c.Usage != nil {
 			usage = c.Usage
 		}
 		for _, ch := range c.Choices {
-			if ch.Delta.Content != "" {
-				if !send("contentBlockDelta", map[string]any{"contentBlockIndex": 0, "delta": map[string]any{"text": ch.Delta.Content}}) {
-					return
-				}
+			if ch.Delta.Content != "" && !send("contentBlockDelta", map[string]any{"contentBlockIndex": 0, "delta": map[string]any{"text": ch.Delta.Content}}) {
+				return false
 			}
 			if ch.FinishReason != "" {
 				stop = stopReason(ch.FinishReason)
 			}
 		}
+		return true
+	})
+	if done && stop != "" {
+		send("contentBlockStop", map[string]any{"contentBlockIndex": 0})
+		send("messageStop", map[string]any{"stopReason": stop})
+		u := map[string]any{"inputTokens": 10, "outputTokens": 5, "totalTokens": 15}
+		if usage != nil {
+			u = map[string]any{"inputTokens": usage.PromptTokens, "outputTokens": usage.CompletionTokens, "totalTokens": usage.TotalTokens}
+		}
+		send("metadata", map[string]any{"usage": u, "metrics": map[string]any{"latencyMs": 12}})
+		return
 	}
-	drop(w) // the upstream broke off
+	providertest.Drop(w) // the upstream broke off
 }
 
 // writeError writes Bedrock's error shape.
@@ -382,16 +354,5 @@ func writeError(w http.ResponseWriter, status int, typ, msg string, hdr http.Hea
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-Requestid", "fake-request-id")
-	json.NewEncoder(w).Encode(v)
-}
-
-// drop closes the connection without (finishing) an answer.
-func drop(w http.ResponseWriter) {
-	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-		conn.Close()
-		return
-	}
-	panic(http.ErrAbortHandler)
+	providertest.WriteJSON(w, v, http.Header{"X-Amzn-Requestid": {"fake-request-id"}})
 }
