@@ -25,7 +25,14 @@
 //     and an access.Usage counting every request;
 //   - a router.Router over the config's deployments and its
 //     router.HealthChecker (started when the config asks for background
-//     health checks);
+//     health checks); each deployment's provider is built by Providers
+//     (unless WithProviders says otherwise): anthropic/, bedrock/ and
+//     vertex_ai/ speak their vendors' own APIs (provider/anthropic,
+//     provider/bedrock with the AWS credentials chain, provider/google with
+//     Application Default Credentials), every other prefix its
+//     OpenAI-compatible endpoint. This package therefore imports the AWS
+//     SDK and golang.org/x/oauth2 (the router core and router/litellm
+//     import neither);
 //   - the router/httpapi handler over all of them, with the config's master
 //     key (or WithMasterKey) in front of the admin API, and GET /metrics in
 //     Prometheus' text format (router/metrics; open, as LiteLLM's is,
