@@ -389,6 +389,12 @@ func TestOpenAIErrorBodies(t *testing.T) {
 		{"gemini error object", 400, nil, `{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}`, provider.Error{Kind: provider.KindBadRequest, Status: 400, Code: "400"}},
 		{"empty array", 503, nil, `[]`, provider.Error{Kind: provider.KindUnavailable, Status: 503}},
 		{"anthropic-style overloaded", 529, nil, `{"error":{"type":"overloaded_error","message":"Overloaded"}}`, provider.Error{Kind: provider.KindUnavailable, Status: 529}},
+		{"invalid key", 401, nil, `{"error":{"message":"bad key","type":"invalid_request_error","code":"invalid_api_key"}}`, provider.Error{Kind: provider.KindAuth, Status: 401, Code: "invalid_api_key"}},
+		{"200 that is not JSON", 200, nil, "<html>maintenance</html>", provider.Error{Kind: provider.KindUnavailable}},
+		{"200 with an array", 200, nil, `[1]`, provider.Error{Kind: provider.KindUnavailable}},
+		{"200 empty", 200, nil, ``, provider.Error{Kind: provider.KindConnection}},
+		{"every choice filtered", 200, nil, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"content_filter"}]}`,
+			provider.Error{Kind: provider.KindContentPolicy, Status: 200, Code: "content_filter"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -401,17 +407,37 @@ func TestOpenAIErrorBodies(t *testing.T) {
 			}))
 			defer hs.Close()
 			p := newOpenAI(t, provider.OpenAIConfig{BaseURL: hs.URL})
-			_, err := p.ChatCompletion(t.Context(), chat("m"))
-			var e *provider.Error
-			if !errors.As(err, &e) {
-				t.Fatalf("error %v is not a *provider.Error", err)
+			// The raw calls (raw.go) fail as ChatCompletion fails.
+			type call struct {
+				name string
+				do   func() error
 			}
-			got := provider.Error{Kind: e.Kind, Status: e.Status, Code: e.Code, RetryAfter: e.RetryAfter}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
+			calls := []call{
+				{"typed", func() error { _, err := p.ChatCompletion(t.Context(), chat("m")); return err }},
+				{"raw", func() error { _, err := rawCall(t, p, chat("m")); return err }},
 			}
-			if e.Provider != "openai" || e.Model != "m" {
-				t.Errorf("error names %s/%s, want openai/m", e.Provider, e.Model)
+			if tt.status >= 400 { // a 200 is a stream of its own
+				calls = append(calls, call{"raw stream", func() error {
+					s, err := p.ChatCompletionStreamRaw(t.Context(), "m", []byte(`{"model":"m","stream":true}`))
+					if err == nil {
+						s.Close()
+					}
+					return err
+				}})
+			}
+			for _, call := range calls {
+				err := call.do()
+				var e *provider.Error
+				if !errors.As(err, &e) {
+					t.Fatalf("%s: error %v is not a *provider.Error", call.name, err)
+				}
+				got := provider.Error{Kind: e.Kind, Status: e.Status, Code: e.Code, RetryAfter: e.RetryAfter}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("%s: (-want +got):\n%s", call.name, diff)
+				}
+				if e.Provider != "openai" || e.Model != "m" {
+					t.Errorf("%s: error names %s/%s, want openai/m", call.name, e.Provider, e.Model)
+				}
 			}
 		})
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -152,72 +151,6 @@ func streamChunks(t *testing.T, open func() (provider.Stream, error)) []openai.C
 		}
 		c.ID = ""
 		out = append(out, c)
-	}
-}
-
-// TestOpenAIRawErrors: the raw call fails as ChatCompletion fails, with the
-// same *Error for every kind of answer.
-func TestOpenAIRawErrors(t *testing.T) {
-	tests := []struct {
-		name   string
-		status int
-		header http.Header
-		body   string
-		want   provider.Error
-	}{
-		{"html 502", 502, nil, "<html>bad gateway</html>", provider.Error{Kind: provider.KindUnavailable, Status: 502}},
-		{"empty 429 with ms", 429, http.Header{"Retry-After-Ms": {"40"}}, "", provider.Error{Kind: provider.KindRateLimited, Status: 429, RetryAfter: 40 * time.Millisecond}},
-		{"invalid key", 401, nil, `{"error":{"message":"bad key","type":"invalid_request_error","code":"invalid_api_key"}}`, provider.Error{Kind: provider.KindAuth, Status: 401, Code: "invalid_api_key"}},
-		{"context window", 400, nil, `{"error":{"message":"too long","code":"context_length_exceeded"}}`, provider.Error{Kind: provider.KindContextWindow, Status: 400, Code: "context_length_exceeded"}},
-		{"200 that is not JSON", 200, nil, "<html>maintenance</html>", provider.Error{Kind: provider.KindUnavailable}},
-		{"200 with an array", 200, nil, `[1]`, provider.Error{Kind: provider.KindUnavailable}},
-		{"200 empty", 200, nil, ``, provider.Error{Kind: provider.KindConnection}},
-		{"every choice filtered", 200, nil, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"content_filter"}]}`,
-			provider.Error{Kind: provider.KindContentPolicy, Status: 200, Code: "content_filter"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				for k, v := range tt.header {
-					w.Header()[k] = v
-				}
-				w.WriteHeader(tt.status)
-				io.WriteString(w, tt.body)
-			}))
-			defer hs.Close()
-			p := newOpenAI(t, provider.OpenAIConfig{BaseURL: hs.URL})
-			type call struct {
-				name string
-				do   func() error
-			}
-			calls := []call{
-				{"typed", func() error { _, err := p.ChatCompletion(t.Context(), chat("m")); return err }},
-				{"raw", func() error { _, err := rawCall(t, p, chat("m")); return err }},
-			}
-			if tt.status >= 400 { // a 200 is a stream of its own
-				calls = append(calls, call{"raw stream", func() error {
-					s, err := p.ChatCompletionStreamRaw(t.Context(), "m", []byte(`{"model":"m","stream":true}`))
-					if err == nil {
-						s.Close()
-					}
-					return err
-				}})
-			}
-			for _, call := range calls {
-				err := call.do()
-				var e *provider.Error
-				if !errors.As(err, &e) {
-					t.Fatalf("%s: error %v is not a *provider.Error", call.name, err)
-				}
-				got := provider.Error{Kind: e.Kind, Status: e.Status, Code: e.Code, RetryAfter: e.RetryAfter}
-				if diff := cmp.Diff(tt.want, got); diff != "" {
-					t.Errorf("%s: (-want +got):\n%s", call.name, diff)
-				}
-				if e.Provider != "openai" || e.Model != "m" {
-					t.Errorf("%s: error names %s/%s, want openai/m", call.name, e.Provider, e.Model)
-				}
-			}
-		})
 	}
 }
 
