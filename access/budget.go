@@ -176,6 +176,9 @@ func (c *Checker) RecordSpend(keyID string, usd float64) error {
 	if !c.unflushed.Load() {
 		c.unflushed.Store(true)
 	}
+	if c.onSpend != nil {
+		c.onSpend()
+	}
 	return nil
 }
 

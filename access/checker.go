@@ -30,6 +30,7 @@ type Checker struct {
 	store        Store            // nil: nothing persisted (zero Checker)
 	now          func() time.Time // nil: time.Now
 	implyTargets bool
+	onSpend      func() // WithSpendHook; nil: none
 }
 
 // Option configures New.
@@ -39,6 +40,7 @@ type options struct {
 	store        Store
 	now          func() time.Time
 	implyTargets bool
+	onSpend      func()
 }
 
 // WithStore sets where principals, access groups and spend persist. The
@@ -88,7 +90,7 @@ func New(ctx context.Context, opts ...Option) (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("access: load: %w", err)
 	}
-	c := &Checker{store: o.store, now: o.now, implyTargets: o.implyTargets}
+	c := &Checker{store: o.store, now: o.now, implyTargets: o.implyTargets, onSpend: o.onSpend}
 	c.cur.Store(build(nil, d, 0, o.implyTargets, c.clock().UnixNano()))
 	return c, nil
 }

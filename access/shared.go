@@ -5,6 +5,13 @@ import (
 	"fmt"
 )
 
+// WithSpendHook calls fn after each RecordSpend that recorded spend, on
+// the caller's goroutine: for example to flush at once, so that the other
+// Checkers sharing the store count the spend within a round trip rather
+// than at the next periodic flush. fn must be cheap and must not block
+// (signal a goroutine that flushes).
+func WithSpendHook(fn func()) Option { return func(o *options) { o.onSpend = fn } }
+
 // Reload replaces the Checker's principals and access groups with what its
 // Store holds now, as New loads them. It is for a RowStore that several
 // Checkers (one per replica of a service) share: when one writes, the

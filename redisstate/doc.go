@@ -35,10 +35,11 @@
 //     hashes and a change reloads every other replica's Checker
 //     (access.Checker.Reload); spend arrives as deltas (Checker.Flush),
 //     is added in Redis and announced, and every other replica adds it to
-//     its budgets at once (access.Checker.AddFlushedSpend). A budget is
-//     thus overspent by at most what the replicas spend between two
-//     flushes (the gateway flushes every 100 ms) plus the requests in
-//     flight when it is reached.
+//     its budgets at once (access.Checker.AddFlushedSpend). The gateway
+//     flushes as soon as spend is recorded (access.WithSpendHook), so a
+//     budget is overspent by at most the requests in flight when it is
+//     reached, on each replica, plus those authorized during the round
+//     trip that announces the spend.
 //   - Usage counters (UsageStore, an access.UsageRowStore, with
 //     FollowUsage): each replica adds what it counted since its last save
 //     (access.Usage.Save) to Redis hashes and announces it; the others add

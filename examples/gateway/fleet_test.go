@@ -148,6 +148,34 @@ func TestFleet(t *testing.T) {
 		}
 	})
 
+	t.Run("a budget spent across the fleet is overspent by at most one request", func(t *testing.T) {
+		key := a.with(t).generateKey(map[string]any{"models": []string{"fleet"}, "max_budget": 0.5})
+		for _, g := range reps {
+			if !eventually(time.Second, func() bool { return g.do("GET", "/v1/models", key, nil).Status == http.StatusOK }) {
+				t.Fatalf("a replica does not know the key a second after A made it")
+			}
+		}
+		// $0.15 a request, sent round the replicas: the fourth reaches
+		// $0.5. Spend reaches the other replicas within a round trip
+		// through Redis; a model call takes longer (20 ms here, seconds in
+		// life), so at most the request that starts right after the
+		// budget is reached, on another replica, gets through.
+		up.Handler.SetFault("good-model", providertest.Fault{Latency: 20 * time.Millisecond})
+		defer up.Handler.ClearFault("good-model")
+		served := 0
+		for i := 0; i < 30; i++ {
+			r := reps[i%3].with(t).chat(key, "fleet")
+			if r.Status == http.StatusOK {
+				served++
+				continue
+			}
+			wantError(t, "chat over budget", r, http.StatusTooManyRequests, "budget_exceeded")
+		}
+		if served < 4 || served > 5 {
+			t.Errorf("%d requests served on a $0.5 budget at $0.15 each across 3 replicas, want 4 (or 5)", served)
+		}
+	})
+
 	t.Run("Redis killed: still served, then recovery", func(t *testing.T) {
 		srv.Kill()
 		for i := range 9 {

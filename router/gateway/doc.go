@@ -67,8 +67,8 @@
 // Redis, and keep the alias registry and the keys, teams, organizations and
 // access groups there (unless WithAliasStore or WithAccessStore say
 // otherwise), each following the others' writes within milliseconds; spend
-// is flushed every SharedSpendFlushInterval so that budgets count every
-// replica's spend; usage counters are shared too, each replica adding the
+// is sent as it is recorded (access.WithSpendHook) so that budgets count
+// every replica's spend within a round trip; usage counters are shared too, each replica adding the
 // others' counts as they save them. See package redisstate, also for what
 // a Redis outage does.
 //

@@ -102,13 +102,24 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	if o.accessStore != nil {
 		copts = append(copts, access.WithStore(o.accessStore))
 	}
+	// In a fleet, spend is flushed as soon as it is recorded, so that the
+	// other replicas' budgets count it within a round trip.
+	spent := make(chan struct{}, 1)
+	if _, ok := o.accessStore.(*redisstate.AccessStore); ok {
+		copts = append(copts, access.WithSpendHook(func() {
+			select {
+			case spent <- struct{}{}:
+			default:
+			}
+		}))
+	}
 	if g.ac, err = access.New(ctx, copts...); err != nil {
 		return nil, err
 	}
 	g.onClose(func() { g.ac.Close() })
 	if as, ok := o.accessStore.(*redisstate.AccessStore); ok {
 		g.onClose(as.FollowAccess(g.ac))
-		g.flushSpend(SharedSpendFlushInterval)
+		g.flushSpend(spent, SharedSpendFlushInterval)
 	}
 
 	uopts := []access.UsageOption{access.WithUsageBatch(o.saveBatch)}
@@ -235,12 +246,14 @@ func (g *Gateway) connectRedis(rc litellm.Redis, o *options) error {
 	return nil
 }
 
-// SharedSpendFlushInterval is how often a replica of a fleet sends the
-// spend it recorded to Redis, where the other replicas' budgets count it.
+// SharedSpendFlushInterval is how often a replica of a fleet retries
+// sending the spend it recorded to Redis when sending it as it was recorded
+// failed.
 const SharedSpendFlushInterval = 100 * time.Millisecond
 
-// flushSpend flushes the Checker's spend every interval until Close.
-func (g *Gateway) flushSpend(interval time.Duration) {
+// flushSpend flushes the Checker's spend whenever spent signals, and every
+// interval, until Close.
+func (g *Gateway) flushSpend(spent <-chan struct{}, interval time.Duration) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -252,6 +265,7 @@ func (g *Gateway) flushSpend(interval time.Duration) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-spent:
 			case <-t.C:
 			}
 			err := g.ac.Flush(ctx)

@@ -124,8 +124,8 @@ func WithUsageSaveInterval(d time.Duration) Option { return func(o *options) { o
 // Redis instead of aliases.json, access.json and usage.json, unless
 // WithAliasStore, WithAccessStore or WithUsageStore say otherwise) are
 // shared; a change on one replica is in force on every other within a
-// second, spend is sent every SharedSpendFlushInterval so that budgets
-// count every replica's spend, and usage counts every usage save
+// second, spend is sent as it is recorded so that budgets count every
+// replica's spend within a round trip, and usage counts every usage save
 // interval. Without it and without
 // those settings there is no Redis. See package redisstate for what an
 // outage does.
