@@ -41,23 +41,17 @@ func (h *Handler) models(ctx context.Context) []model {
 		if listed[name] {
 			continue
 		}
-		target := k.Aliases[name]
-		if h.reg != nil {
-			res, err := h.reg.Resolve(target)
-			if err != nil {
-				continue // disabled or gone: not usable, so not listed
-			}
-			target = res.Target
-		}
-		if !h.rt.Known(target) {
-			continue
+		// The Router resolves the target, as a request for name would.
+		ex, err := h.rt.Explain(k.Aliases[name])
+		if err != nil {
+			continue // disabled or gone: not usable, so not listed
 		}
 		if all == nil {
 			all = catalogModels(h.rt.Catalog(ctx, nil))
 		}
 		m := model{ID: name, Object: "model", Created: k.Created.Unix(), OwnedBy: "modelroute"}
 		for _, c := range all {
-			if c.ID == target {
+			if c.ID == ex.Group {
 				m.OwnedBy = c.OwnedBy
 			}
 		}
