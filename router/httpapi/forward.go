@@ -175,8 +175,11 @@ func safeString(s string) bool {
 // 413.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	body := http.MaxBytesReader(w, r.Body, h.limit)
+	// A small body is read into one allocation of its announced length;
+	// a larger one grows as its bytes arrive, so that a Content-Length
+	// alone never makes the gateway allocate.
 	var b []byte
-	if n := r.ContentLength; n >= 0 && n <= h.limit {
+	if n := r.ContentLength; n >= 0 && n <= min(h.limit, maxPrealloc) {
 		b = make([]byte, 0, n+1) // +1: the read that sees the end
 	}
 	b, err := readAll(body, b)
@@ -189,6 +192,9 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 	}
 	return b, nil
 }
+
+// maxPrealloc bounds what readBody allocates on a request's word.
+const maxPrealloc = 64 << 10
 
 // readAll is io.ReadAll into b's spare capacity.
 func readAll(r io.Reader, b []byte) ([]byte, error) {
