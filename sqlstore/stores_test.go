@@ -2,12 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -16,11 +11,8 @@ import (
 	"github.com/modelroute/modelroute/sqlstore"
 	"github.com/modelroute/modelroute/sqlstore/postgres"
 	"github.com/modelroute/modelroute/sqlstore/sqlite"
+	"github.com/modelroute/modelroute/sqlstore/sqltest"
 )
-
-// postgresEnv names the variable that points the PostgreSQL tests at a
-// server; .ci/run starts one and sets it.
-const postgresEnv = "MODELROUTE_POSTGRES_URL"
 
 // stores are the three stores a gateway persists through.
 type stores struct {
@@ -68,7 +60,7 @@ func impls() []impl {
 			}
 		}},
 		{"postgres", func(t testing.TB) func() stores {
-			u := postgresURL(t)
+			u := sqltest.PostgresURL(t)
 			return func() stores {
 				db, err := postgres.Open(context.Background(), u)
 				if err != nil {
@@ -99,50 +91,4 @@ func (m *memUsage) Load(context.Context) (access.UsageSnapshot, error) {
 func (m *memUsage) Save(_ context.Context, s access.UsageSnapshot) error {
 	m.snap.Store(&s)
 	return nil
-}
-
-var schemaSeq atomic.Int64
-
-// postgresURL returns the URL of a fresh, empty schema on the server
-// postgresEnv names, dropped when the test ends. Without the variable the
-// test is skipped, or fails under CI.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv(postgresEnv)
-	if base == "" {
-		msg := postgresEnv + " is not set: the PostgreSQL store tests need a server (.ci/run installs PostgreSQL, starts it on 127.0.0.1 and sets the variable)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := fmt.Sprintf("mr_test_%d_%d", os.Getpid(), schemaSeq.Add(1))
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err == nil {
-			db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			db.Close()
-		}
-	})
-	return withParam(t, base, "search_path", schema)
-}
-
-// withParam adds a query parameter to a postgres:// URL.
-func withParam(t testing.TB, base, k, v string) string {
-	u, err := url.Parse(base)
-	if err != nil || !strings.HasPrefix(u.Scheme, "postgres") {
-		t.Fatalf("%s: want a postgres:// URL", postgresEnv)
-	}
-	q := u.Query()
-	q.Set(k, v)
-	u.RawQuery = q.Encode()
-	return u.String()
 }

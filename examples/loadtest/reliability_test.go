@@ -3,14 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"fmt"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the crash test's schema
+	"github.com/modelroute/modelroute/sqlstore/sqltest"
 )
 
 // The reliability scenarios at CI size; the tool runs the long versions
@@ -76,7 +72,7 @@ func TestCrash(t *testing.T) {
 	t.Parallel()
 	// One after the other: the chaos test, in parallel, measures latency.
 	t.Run("sqlite", func(t *testing.T) { testCrash(t, "") })
-	t.Run("postgres", func(t *testing.T) { testCrash(t, postgresSchema(t)) })
+	t.Run("postgres", func(t *testing.T) { testCrash(t, sqltest.PostgresURL(t)) })
 }
 
 func testCrash(t *testing.T, database string) {
@@ -97,49 +93,6 @@ func testCrash(t *testing.T, database string) {
 	if acked == 0 {
 		t.Errorf("no write was acknowledged: the test proves nothing")
 	}
-}
-
-// postgresSchema returns the URL of a new, empty schema on the server
-// MODELROUTE_POSTGRES_URL names, dropped when the test ends. Without the
-// variable the test is skipped (under CI it fails).
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	const env = "MODELROUTE_POSTGRES_URL"
-	base := os.Getenv(env)
-	if base == "" {
-		msg := env + " is not set: the PostgreSQL crash test needs a server (.ci/run installs PostgreSQL, starts it on 127.0.0.1 and sets the variable)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	schema := fmt.Sprintf("mr_crash_%d", os.Getpid())
-	if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE; CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("schema %s kept for inspection", schema)
-			return
-		}
-		if db, err := sql.Open("pgx", base); err == nil {
-			db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("%s: %v", env, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // TestScale builds the scale Router at a small size and checks that every
