@@ -98,7 +98,11 @@
 // Record is a lookup in a sync.Map and a few atomic adds per dimension, no
 // lock. Snapshot, Lookup and ByName read the counters (usage_count,
 // usage_stats{total_calls, total_cost_usd, avg_tokens_per_call}); Save
-// persists them through a UsageStore so that they survive a restart.
+// persists them through a UsageStore so that they survive a restart (as
+// increments through a UsageRowStore), and WithUsageBatch makes SaveDue
+// say when enough records are waiting. Whoever calls Save decides how far
+// behind the store may be: the gateway saves every second or 1000
+// requests, and a crash loses what was recorded since.
 //
 // # Persistence
 //

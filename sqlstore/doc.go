@@ -45,7 +45,11 @@
 // synchronous_commit. An acknowledged admin write survives SIGKILL and, on
 // SQLite, power loss. Spend and usage are written when the Checker is
 // flushed and Usage saved (the gateway does both every second and after a
-// batch of requests); what was recorded since is lost by SIGKILL.
+// batch of requests); what was recorded since is lost by SIGKILL. On
+// PostgreSQL a write that was in flight when its process died may still
+// commit after a restart, since the server finishes a statement it has
+// received; it was never acknowledged, so either outcome is allowed, but a
+// new replica can see it appear shortly after it started.
 //
 // # Concurrency and lifecycle
 //
