@@ -56,6 +56,23 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
+// VertexConfig places Claude on Vertex AI (NewVertex): each call goes to
+// BaseURL + "/projects/PROJECT/locations/LOCATION/publishers/anthropic/models/MODEL:rawPredict"
+// (":streamRawPredict" when streamed), with the Messages body less its
+// model and with "anthropic_version": VertexVersion. No x-api-key or
+// anthropic-version header is sent: the Config's HTTPClient must add
+// Google's OAuth token (package provider/google has one). Config.BaseURL
+// empty:
+// https://LOCATION-aiplatform.googleapis.com/v1 (aiplatform.googleapis.com
+// for "global").
+type VertexConfig struct {
+	Project  string
+	Location string
+}
+
+// VertexVersion is the anthropic_version Vertex AI wants in the body.
+const VertexVersion = "vertex-2023-10-16"
+
 // String formats c with the key and header values redacted.
 func (c Config) String() string {
 	type plain Config // without this method
@@ -84,7 +101,8 @@ const redacted = "[redacted]"
 type Provider struct {
 	name      string
 	messages  string      // URL of /v1/messages
-	models    string      // URL of /v1/models?limit=1, for Probe
+	models    string      // URL of /v1/models?limit=1, for Probe; "" on Vertex
+	vertex    string      // on Vertex: the URL up to the model, "…/publishers/anthropic/models/"
 	header    http.Header // sent with every request; read-only
 	maxTokens int
 	client    *http.Client
@@ -104,7 +122,50 @@ var ErrInvalidConfig = fmt.Errorf("anthropic: %w", provider.ErrInvalidConfig)
 // call: the base URL must be an absolute http or https URL without
 // credentials, query or fragment; the key, version and headers must be valid
 // in an HTTP header; MaxTokens must not be negative.
-func New(cfg Config) (*Provider, error) {
+func New(cfg Config) (*Provider, error) { return newProvider(cfg, nil) }
+
+// Vertex is Claude on Google Cloud's Vertex AI, through its rawPredict
+// methods: a Provider without a Probe, for Vertex has no cheap call for
+// Claude. Create it with NewVertex; it is safe for concurrent use.
+type Vertex struct{ p *Provider }
+
+var (
+	_ provider.Provider = (*Vertex)(nil)
+	_ io.Closer         = (*Vertex)(nil)
+)
+
+// NewVertex returns Claude on Vertex AI in project and location (see
+// VertexConfig); cfg's APIKey and Version are not used, its HTTPClient must
+// add Google's OAuth token. It fails as New does, and when the project or
+// the location is empty or not one URL path segment.
+func NewVertex(cfg Config, vc VertexConfig) (*Vertex, error) {
+	p, err := newProvider(cfg, &vc)
+	if err != nil {
+		return nil, err
+	}
+	return &Vertex{p: p}, nil
+}
+
+// ChatCompletion is Provider.ChatCompletion over rawPredict.
+func (v *Vertex) ChatCompletion(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
+	return v.p.ChatCompletion(ctx, req)
+}
+
+// ChatCompletionStream is Provider.ChatCompletionStream over
+// streamRawPredict.
+func (v *Vertex) ChatCompletionStream(ctx context.Context, req openai.ChatCompletionRequest) (provider.Stream, error) {
+	return v.p.ChatCompletionStream(ctx, req)
+}
+
+// Embeddings fails as Provider.Embeddings does.
+func (v *Vertex) Embeddings(ctx context.Context, req openai.EmbeddingRequest) (openai.EmbeddingResponse, error) {
+	return v.p.Embeddings(ctx, req)
+}
+
+// Close is Provider.Close.
+func (v *Vertex) Close() error { return v.p.Close() }
+
+func newProvider(cfg Config, vertex *VertexConfig) (*Provider, error) {
 	name := cfg.Name
 	if name == "" {
 		name = "anthropic"
@@ -115,10 +176,19 @@ func New(cfg Config) (*Provider, error) {
 	base := cfg.BaseURL
 	if base == "" {
 		base = DefaultBaseURL
+		if v := vertex; v != nil {
+			base = "https://" + v.Location + "-aiplatform.googleapis.com/v1"
+			if v.Location == "global" {
+				base = "https://aiplatform.googleapis.com/v1"
+			}
+		}
 	}
 	root, err := apiRoot(base)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if v := vertex; v != nil && (!validSegment(v.Project) || !validSegment(v.Location)) {
+		return fail("Vertex AI needs a project and a location, each one path segment (got %q, %q)", v.Project, v.Location)
 	}
 	version := cfg.Version
 	if version == "" {
@@ -162,11 +232,23 @@ func New(cfg Config) (*Provider, error) {
 		maxTokens: maxTokens,
 		client:    cfg.HTTPClient,
 	}
+	if v := vertex; v != nil {
+		p.messages, p.models = "", ""
+		p.vertex = strings.TrimSuffix(base, "/") + "/projects/" + v.Project + "/locations/" + v.Location + "/publishers/anthropic/models/"
+		header.Del("Anthropic-Version")
+		header.Del("X-Api-Key")
+	}
 	if p.client == nil {
 		p.client = provider.NewHTTPClient()
 		p.owned = p.client
 	}
 	return p, nil
+}
+
+// validSegment reports whether s is a non-empty URL path segment that
+// needs no escaping.
+func validSegment(s string) bool {
+	return s != "" && url.PathEscape(s) == s && s != "." && s != ".."
 }
 
 // apiRoot checks base and returns it without a trailing "/", "/v1" or
@@ -205,7 +287,7 @@ func (p *Provider) ChatCompletion(ctx context.Context, req openai.ChatCompletion
 	if err != nil {
 		return openai.ChatCompletionResponse{}, err
 	}
-	resp, err := p.post(ctx, body, req.Model)
+	resp, err := p.post(ctx, body, req.Model, false)
 	if err != nil {
 		return openai.ChatCompletionResponse{}, err
 	}
@@ -231,7 +313,7 @@ func (p *Provider) ChatCompletionStream(ctx context.Context, req openai.ChatComp
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.post(ctx, body, req.Model)
+	resp, err := p.post(ctx, body, req.Model, true)
 	if err != nil {
 		return nil, err
 	}
@@ -291,6 +373,9 @@ func (p *Provider) encode(req openai.ChatCompletionRequest, stream bool) ([]byte
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Provider: p.name, Model: req.Model, Err: err}
 	}
 	mr.Stream = stream
+	if p.vertex != "" {
+		mr.Model, mr.AnthropicVersion = "", VertexVersion
+	}
 	body, err := json.Marshal(mr)
 	if err != nil {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Provider: p.name, Model: req.Model, Err: fmt.Errorf("anthropic: encoding the request: %w", err)}
@@ -300,8 +385,15 @@ func (p *Provider) encode(req openai.ChatCompletionRequest, stream bool) ([]byte
 
 // post sends a Messages request and returns a successful answer; an error
 // answer or a failure is an *provider.Error.
-func (p *Provider) post(ctx context.Context, body []byte, model string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.messages, bytes.NewReader(body))
+func (p *Provider) post(ctx context.Context, body []byte, model string, stream bool) (*http.Response, error) {
+	target := p.messages
+	if p.vertex != "" {
+		target = p.vertex + url.PathEscape(model) + ":rawPredict"
+		if stream {
+			target = p.vertex + url.PathEscape(model) + ":streamRawPredict"
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, p.fail(ctx, err, model)
 	}

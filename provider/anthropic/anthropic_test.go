@@ -592,6 +592,37 @@ func TestStreamMapping(t *testing.T) {
 	}
 }
 
+func TestVertexRequest(t *testing.T) {
+	rec := newRecorder(t, 200, nil, answerText)
+	p, err := anthropic.NewVertex(anthropic.Config{BaseURL: rec.srv.URL + "/v1", APIKey: "sk-ant-unused", HTTPClient: rec.srv.Client()},
+		anthropic.VertexConfig{Project: "my-project", Location: "europe-west1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := openai.ChatCompletionRequest{Model: "claude-3-5-sonnet-v2@20241022", MaxTokens: 10, Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "x"}}}
+	if _, err := p.ChatCompletion(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	want := decode(t, `{"anthropic_version":"vertex-2023-10-16","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]}`)
+	if diff := cmp.Diff(want, rec.sent(t)); diff != "" {
+		t.Errorf("body (-want +got):\n%s", diff)
+	}
+	if want := "/v1/projects/my-project/locations/europe-west1/publishers/anthropic/models/claude-3-5-sonnet-v2@20241022:rawPredict"; rec.path != want {
+		t.Errorf("path %q, want %q", rec.path, want)
+	}
+	if rec.header.Get("X-Api-Key") != "" || rec.header.Get("Anthropic-Version") != "" {
+		t.Errorf("Vertex request carries Anthropic's headers: %v", rec.header)
+	}
+	if _, ok := any(p).(provider.Prober); ok {
+		t.Errorf("Claude on Vertex has a Probe, but Vertex has no cheap call for it")
+	}
+	for _, v := range []anthropic.VertexConfig{{Project: "p"}, {Location: "l"}, {Project: "a/b", Location: "l"}} {
+		if _, err := anthropic.NewVertex(anthropic.Config{}, v); !errors.Is(err, provider.ErrInvalidConfig) {
+			t.Errorf("Vertex %+v: err = %v, want ErrInvalidConfig", v, err)
+		}
+	}
+}
+
 func TestNewValidates(t *testing.T) {
 	tests := []struct {
 		name string

@@ -35,6 +35,11 @@
 //
 // Anthropic has no embeddings API: Embeddings fails with KindBadRequest.
 //
+// NewVertex serves Claude on Google Cloud's Vertex AI the same way, through
+// Vertex's rawPredict and streamRawPredict methods (model in the URL,
+// anthropic_version in the body, a Google OAuth token from the HTTP client:
+// see package provider/google's TokenClient).
+//
 // # Lifecycle and concurrency
 //
 // New → calls → Close, which releases the idle connections of the HTTP

@@ -11,17 +11,18 @@ import (
 
 // messagesRequest is the body of POST /v1/messages.
 type messagesRequest struct {
-	Model         string      `json:"model"`
-	MaxTokens     int         `json:"max_tokens"`
-	System        []block     `json:"system,omitempty"`
-	Messages      []message   `json:"messages"`
-	StopSequences []string    `json:"stop_sequences,omitempty"`
-	Temperature   *float32    `json:"temperature,omitempty"`
-	TopP          *float32    `json:"top_p,omitempty"`
-	Tools         []tool      `json:"tools,omitempty"`
-	ToolChoice    *toolChoice `json:"tool_choice,omitempty"`
-	Metadata      *metadata   `json:"metadata,omitempty"`
-	Stream        bool        `json:"stream,omitempty"`
+	Model            string      `json:"model,omitempty"`             // "" on Vertex AI, where the URL names it
+	AnthropicVersion string      `json:"anthropic_version,omitempty"` // on Vertex AI only
+	MaxTokens        int         `json:"max_tokens"`
+	System           []block     `json:"system,omitempty"`
+	Messages         []message   `json:"messages"`
+	StopSequences    []string    `json:"stop_sequences,omitempty"`
+	Temperature      *float32    `json:"temperature,omitempty"`
+	TopP             *float32    `json:"top_p,omitempty"`
+	Tools            []tool      `json:"tools,omitempty"`
+	ToolChoice       *toolChoice `json:"tool_choice,omitempty"`
+	Metadata         *metadata   `json:"metadata,omitempty"`
+	Stream           bool        `json:"stream,omitempty"`
 }
 
 type message struct {

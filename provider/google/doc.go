@@ -21,7 +21,9 @@
 //     whose every request carries an OAuth token from Application Default
 //     Credentials, or from a given service account key. Vertex's endpoint
 //     serves Gemini models (sent as "google/MODEL") and OpenAI-compatible
-//     Model Garden deployments; Claude on Vertex (rawPredict) is not served.
+//     Model Garden deployments. Claude on Vertex is Anthropic's Messages API
+//     over rawPredict: anthropic.NewVertex with the client of TokenClient
+//     (router/gateway wires vertex_ai/claude-… deployments so).
 //
 // # Lifecycle and concurrency
 //

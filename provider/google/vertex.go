@@ -115,16 +115,9 @@ func NewVertex(ctx context.Context, cfg VertexConfig) (*Vertex, error) {
 	if !validLocation.MatchString(location) {
 		return fail("invalid location %q", location)
 	}
-	ts, project := cfg.TokenSource, cfg.Project
-	if ts == nil {
-		creds, err := credentials(context.WithoutCancel(ctx), cfg.Credentials)
-		if err != nil {
-			return fail("%v", err)
-		}
-		ts = creds.TokenSource
-		if project == "" {
-			project = creds.ProjectID
-		}
+	authed, project, owned, err := tokenClient(ctx, cfg)
+	if err != nil {
+		return fail("%v", err)
 	}
 	base := cfg.BaseURL
 	if base == "" {
@@ -136,26 +129,58 @@ func NewVertex(ctx context.Context, cfg VertexConfig) (*Vertex, error) {
 		}
 		base = VertexBaseURL(project, location)
 	}
-	hc := cfg.HTTPClient
-	owned := hc == nil
-	if owned {
-		hc = provider.NewHTTPClient()
-	}
-	authed := &http.Client{
-		Transport:     &bearer{src: oauth2.ReuseTokenSource(nil, ts), base: transport(hc)},
-		CheckRedirect: hc.CheckRedirect,
-		Jar:           hc.Jar,
-		Timeout:       hc.Timeout,
-	}
 	p, err := provider.NewOpenAI(provider.OpenAIConfig{Name: name, BaseURL: base, HTTPClient: authed})
 	if err != nil {
 		return nil, err
 	}
 	v := &Vertex{OpenAI: p, name: name}
-	if owned {
-		v.close = hc.CloseIdleConnections
+	if owned != nil {
+		v.close = owned.CloseIdleConnections
 	}
 	return v, nil
+}
+
+// TokenClient returns an HTTP client that adds an OAuth token for Google
+// Cloud (from cfg's TokenSource, Credentials or Application Default
+// Credentials, as NewVertex finds them) to every request, over
+// cfg.HTTPClient's transport (nil: a new provider.NewHTTPClient), and the
+// project of cfg or of the credentials. Other Vertex AI APIs use it: Claude
+// on Vertex (anthropic.NewVertex) for one. A failure to get a token fails
+// the request with a *TokenError.
+func TokenClient(ctx context.Context, cfg VertexConfig) (*http.Client, string, error) {
+	hc, project, _, err := tokenClient(ctx, cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	return hc, project, nil
+}
+
+// tokenClient is TokenClient; owned is the client it built under the
+// token transport, nil when cfg gave one.
+func tokenClient(ctx context.Context, cfg VertexConfig) (authed *http.Client, project string, owned *http.Client, err error) {
+	ts, project := cfg.TokenSource, cfg.Project
+	if ts == nil {
+		creds, err := credentials(context.WithoutCancel(ctx), cfg.Credentials)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		ts = creds.TokenSource
+		if project == "" {
+			project = creds.ProjectID
+		}
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = provider.NewHTTPClient()
+		owned = hc
+	}
+	authed = &http.Client{
+		Transport:     &bearer{src: oauth2.ReuseTokenSource(nil, ts), base: transport(hc)},
+		CheckRedirect: hc.CheckRedirect,
+		Jar:           hc.Jar,
+		Timeout:       hc.Timeout,
+	}
+	return authed, project, owned, nil
 }
 
 // VertexBaseURL is the OpenAI-compatible endpoint of a project in a

@@ -293,3 +293,24 @@ func FuzzCredentials(f *testing.F) {
 		v.Close()
 	})
 }
+
+func TestTokenClient(t *testing.T) {
+	srv := providertest.NewServer(providertest.WithAPIKey("ya29.tc"))
+	defer srv.Close()
+	hc, project, err := google.TokenClient(t.Context(), google.VertexConfig{Project: "p1",
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "ya29.tc"}), HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Get(srv.URL() + "/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || project != "p1" {
+		t.Errorf("status %d, project %q; want 200 (the token sent) and p1", resp.StatusCode, project)
+	}
+	if _, _, err := google.TokenClient(t.Context(), google.VertexConfig{Credentials: "{not json"}); !errors.Is(err, provider.ErrInvalidConfig) {
+		t.Errorf("bad key: err = %v, want ErrInvalidConfig", err)
+	}
+}

@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/modelroute/modelroute/provider"
+	"github.com/modelroute/modelroute/provider/anthropic"
 	"github.com/modelroute/modelroute/provider/bedrock"
 	"github.com/modelroute/modelroute/provider/google"
 	"github.com/modelroute/modelroute/router/litellm"
@@ -13,14 +15,18 @@ import (
 // Providers returns the ProviderFunc the gateway builds deployments with
 // when WithProviders gives none: litellm.Providers over client, with the
 // native providers this package wires in (bedrock through package
-// provider/bedrock, vertex_ai through provider/google; anthropic is
-// litellm's own). client is shared by every provider.
+// provider/bedrock, vertex_ai through provider/google, its Claude models
+// through provider/anthropic's NewVertex; anthropic is litellm's own).
+// client is shared by every provider.
 func Providers(client *http.Client) litellm.ProviderFunc {
 	return litellm.Providers(nil, client, map[string]litellm.ProviderFunc{
 		litellm.PrefixBedrock: func(d litellm.Deployment) (provider.Provider, error) {
 			return bedrock.New(context.Background(), BedrockConfig(d, client))
 		},
 		litellm.PrefixVertexAI: func(d litellm.Deployment) (provider.Provider, error) {
+			if strings.HasPrefix(strings.ToLower(d.UpstreamModel), "claude") {
+				return vertexClaude(d, client)
+			}
 			return google.NewVertex(context.Background(), VertexConfig(d, client))
 		},
 	})
@@ -39,6 +45,22 @@ func BedrockConfig(d litellm.Deployment, client *http.Client) bedrock.Config {
 		Endpoint:        d.APIBase,
 		HTTPClient:      client,
 	}
+}
+
+// vertexClaude builds Claude on Vertex AI: Anthropic's Messages API over
+// Vertex's rawPredict, with the deployment's Google Cloud credentials.
+func vertexClaude(d litellm.Deployment, client *http.Client) (provider.Provider, error) {
+	vc := VertexConfig(d, client)
+	hc, project, err := google.TokenClient(context.Background(), vc)
+	if err != nil {
+		return nil, err
+	}
+	location := vc.Location
+	if location == "" {
+		location = google.DefaultLocation
+	}
+	return anthropic.NewVertex(anthropic.Config{Name: d.Provider, BaseURL: d.APIBase, HTTPClient: hc},
+		anthropic.VertexConfig{Project: project, Location: location})
 }
 
 // VertexConfig is the Vertex AI configuration of a vertex_ai deployment:

@@ -28,6 +28,7 @@ func TestProvidersNative(t *testing.T) {
 		{litellm.Deployment{Provider: "anthropic", UpstreamModel: "claude-3-opus-20240229", APIKey: "sk-ant"}, "*anthropic.Provider"},
 		{litellm.Deployment{Provider: "vertex_ai", UpstreamModel: "gemini-1.5-pro", VertexProject: "p", VertexLocation: "europe-west4", VertexCredentials: key}, "*google.Vertex"},
 		{litellm.Deployment{Provider: "gemini", UpstreamModel: "gemini-1.5-flash", APIKey: "g"}, "*provider.OpenAI"},
+		{litellm.Deployment{Provider: "vertex_ai", UpstreamModel: "claude-3-5-sonnet@20240620", VertexLocation: "us-east5", VertexCredentials: key}, "*anthropic.Vertex"},
 		{litellm.Deployment{Provider: "bedrock", UpstreamModel: "anthropic.claude-3-opus-20240229-v1:0", AWSRegion: "us-west-2", AWSAccessKeyID: "AKID", AWSSecretAccessKey: "s"}, "*bedrock.Provider"},
 	}
 	for _, tt := range tests {
@@ -39,6 +40,8 @@ func TestProvidersNative(t *testing.T) {
 		switch p.(type) {
 		case *anthropic.Provider:
 			got = "*anthropic.Provider"
+		case *anthropic.Vertex:
+			got = "*anthropic.Vertex"
 		case *google.Vertex:
 			got = "*google.Vertex"
 		case *provider.OpenAI:

@@ -86,9 +86,8 @@ var corpus = map[string]struct{ plain, skip outcome }{
 	},
 	"tests_batches_tests_local-litellm__litellm-config.yaml": {loads(7), loads(7)},
 	"tests_e2e_claude_code__test_config.yaml": {
-		refused(ErrUnsupported, `model_list[9] "claude-haiku-4-5-vertex"`, `Anthropic models on Vertex AI`,
-			`model_list[12] "claude-haiku-4-5-azure"`, `provider "azure_ai"`),
-		loadsSkipping(9, 6),
+		refused(ErrUnsupported, `model_list[12] "claude-haiku-4-5-azure"`, `provider "azure_ai"`),
+		loadsSkipping(12, 3),
 	},
 	"tests_e2e_gateway__litellm-config.yml": {loads(14), loads(14)},
 	"tests_integration__proxy_config.yaml":  {loads(0), loads(0)},
@@ -127,7 +126,7 @@ var testdataConfigs = map[string]struct {
 	"unknown-keys.yaml":         {plain: loads(1), skip: loads(1)},
 	"nested-include-inner.yaml": {plain: loads(1), skip: loads(1)},
 	"unsupported.yaml": {
-		plain: refused(ErrUnsupported, `model_list[1] "on-sagemaker"`, `provider "sagemaker"`, `model_list[2] "claude-on-vertex"`, `Anthropic models on Vertex AI`,
+		plain: refused(ErrUnsupported, `model_list[1] "on-sagemaker"`, `provider "sagemaker"`, `model_list[2] "claude-on-azure-ai"`, `provider "azure_ai"`,
 			`model_list[3] "rerank"`, `provider "cohere"`, `model_list[4] "legacy"`, `provider "text-completion-openai"`),
 		skip: loadsSkipping(1, 4),
 	},

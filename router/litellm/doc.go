@@ -63,8 +63,7 @@
 // vertex_credentials (a key's JSON, a path, or a map) for vertex_ai; left
 // out, credentials come from the AWS chain and Application Default
 // Credentials. LiteLLM's route segments (bedrock/converse/…,
-// bedrock/invoke/…) are not sent upstream. Claude on Vertex AI
-// (vertex_ai/claude-…) is not served. A deployment of any other LiteLLM
+// bedrock/invoke/…) are not sent upstream. A deployment of any other LiteLLM
 // provider (sagemaker, cohere, azure_ai, text-completion-openai,
 // auto_router, …) is an ErrUnsupported error naming the entry and the
 // provider, unless

@@ -196,8 +196,8 @@ func TestErrors(t *testing.T) {
 			ErrUnknownProvider, []string{`model_list[0] "m"`, `bare model "llama-3-70b"`, "provider/model"}},
 		{"unsupported provider", "", "model_list:\n  - model_name: b\n    litellm_params: {model: sagemaker/jumpstart-llama}\n",
 			ErrUnsupported, []string{`model_list[0] "b"`, `provider "sagemaker"`, "WithSkipUnsupported"}},
-		{"claude on vertex", "", "model_list:\n  - model_name: c\n    litellm_params: {model: vertex_ai/claude-3-5-sonnet@20240620}\n",
-			ErrUnsupported, []string{`model_list[0] "c"`, "Anthropic models on Vertex AI", "anthropic/"}},
+		{"azure ai", "", "model_list:\n  - model_name: c\n    litellm_params: {model: azure_ai/claude-3-5-sonnet}\n",
+			ErrUnsupported, []string{`model_list[0] "c"`, `provider "azure_ai"`}},
 		{"empty azure deployment", "", "model_list:\n  - model_name: d\n    litellm_params: {model: azure/, api_base: https://x}\n",
 			ErrUnsupported, []string{`model_list[0] "d"`, `"azure/"`}},
 		{"azure without api_base", "", "model_list:\n  - model_name: d\n    litellm_params: {model: azure/dep}\n",
@@ -433,6 +433,7 @@ func TestProviders(t *testing.T) {
 		{"gemini-pro", "", "vertex_ai", "gemini-pro"},
 		{"vertex_ai/gemini-1.5-pro", "", "vertex_ai", "gemini-1.5-pro"},
 		{"gemini/gemini-pro", "", "gemini", "gemini-pro"},
+		{"vertex_ai/claude-3-5-sonnet@20240620", "", "vertex_ai", "claude-3-5-sonnet@20240620"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {

@@ -275,8 +275,6 @@ func (l *loader) provider(s scope, at *yaml.Node, d *Deployment, custom string) 
 	switch {
 	case !info.served():
 		reason = fmt.Sprintf("provider %q%s of model %q is not supported: it needs %s, and modelroute calls only OpenAI-compatible endpoints and the native APIs of %s", d.Provider, how, d.Model, info.why, nativeNames())
-	case info.native && nativeUnsupported(d) != "":
-		reason = fmt.Sprintf("model %q is not supported: %s", d.Model, nativeUnsupported(d))
 	case strings.TrimSpace(d.UpstreamModel) == "":
 		reason = fmt.Sprintf("model %q names no model or deployment after the provider prefix (LiteLLM's legacy Azure DALL-E 2 form), which modelroute cannot route", d.Model)
 	default:

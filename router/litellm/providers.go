@@ -170,15 +170,6 @@ func nativeUpstream(prefix, model string) string {
 	return model
 }
 
-// nativeUnsupported says why a model of a native provider cannot be served
-// ("" when it can).
-func nativeUnsupported(d *Deployment) string {
-	if d.Provider == PrefixVertexAI && strings.HasPrefix(strings.ToLower(d.UpstreamModel), "claude") {
-		return "Anthropic models on Vertex AI are served by Vertex's rawPredict API, not the OpenAI-compatible endpoint modelroute calls for vertex_ai (use anthropic/… or bedrock/… for Claude)"
-	}
-	return ""
-}
-
 // nativeParams are the litellm_params of native providers, with the provider
 // each belongs to. Read-only.
 var nativeParams = map[string]string{

@@ -13,7 +13,11 @@
 // context_length_exceeded an invalid_request_error "prompt is too long: …",
 // a content_filter finish the stop reason "refusal"; a dropped connection
 // or a stream cut is passed on as such, Retry-After headers as they are.
-// GET /v1/models lists the Handler's models.
+// GET /v1/models lists the Handler's models. Claude on Vertex AI is served
+// too: POST /v1/projects/P/locations/L/publishers/anthropic/models/MODEL:rawPredict
+// (and :streamRawPredict), whose body has anthropic_version
+// "vertex-2023-10-16" and no model; WithVertexToken checks its bearer
+// token.
 //
 // The Server checks what Anthropic requires of every request: the
 // anthropic-version header, a model, max_tokens and at least one message;
@@ -28,6 +32,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -43,12 +49,17 @@ type Server struct {
 	upstream *providertest.Server
 	srv      *httptest.Server
 	apiKey   string
+	token    string
 	seq      atomic.Uint64
 	client   *http.Client
 }
 
 // Option configures a Server.
 type Option func(*Server)
+
+// WithVertexToken makes the Server refuse Vertex AI requests whose
+// Authorization is not "Bearer token".
+func WithVertexToken(token string) Option { return func(s *Server) { s.token = token } }
 
 // WithAPIKey makes the Server refuse requests whose x-api-key is not key.
 func WithAPIKey(key string) Option { return func(s *Server) { s.apiKey = key } }
@@ -75,11 +86,12 @@ func (s *Server) Close() {
 
 // request is what the Server reads of a Messages request.
 type request struct {
-	Model     string    `json:"model"`
-	MaxTokens int       `json:"max_tokens"`
-	Stream    bool      `json:"stream"`
-	System    any       `json:"system"`
-	Messages  []message `json:"messages"`
+	Model            string    `json:"model"`
+	AnthropicVersion string    `json:"anthropic_version"` // Vertex AI`
+	MaxTokens        int       `json:"max_tokens"`
+	Stream           bool      `json:"stream"`
+	System           any       `json:"system"`
+	Messages         []message `json:"messages"`
 }
 
 type message struct {
@@ -98,7 +110,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.check(w, r) {
 			return
 		}
-		s.messages(w, r)
+		s.messages(w, r, "")
+	case vertexPath.MatchString(r.URL.EscapedPath()) && r.Method == http.MethodPost:
+		if s.token != "" && r.Header.Get("Authorization") != "Bearer "+s.token {
+			writeError(w, http.StatusUnauthorized, "authentication_error", "invalid bearer token", nil)
+			return
+		}
+		s.messages(w, r, r.URL.EscapedPath())
 	default:
 		writeError(w, http.StatusNotFound, "not_found_error", "anthropictest: no route "+r.Method+" "+r.URL.Path, nil)
 	}
@@ -117,11 +135,36 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
+// vertexPath matches Claude's rawPredict and streamRawPredict paths on
+// Vertex AI: /v1/projects/P/locations/L/publishers/anthropic/models/MODEL:METHOD.
+// It is matched against the escaped path: the model is one segment.
+var vertexPath = regexp.MustCompile(`^/v1/projects/[^/]+/locations/[^/]+/publishers/anthropic/models/([^/]+):(rawPredict|streamRawPredict)$`)
+
+// messages serves /v1/messages, or on Vertex AI (vertex, the path) the
+// rawPredict methods: the model comes from the path, the body carries
+// anthropic_version and no model, and streamRawPredict streams.
+func (s *Server) messages(w http.ResponseWriter, r *http.Request, vertex string) {
 	var req request
 	if err := json.NewDecoder(io.LimitReader(r.Body, 32<<20)).Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "anthropictest: the body is not valid JSON: "+err.Error(), nil)
 		return
+	}
+	if vertex != "" {
+		m := vertexPath.FindStringSubmatch(vertex)
+		switch {
+		case req.Model != "":
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "model: Extra inputs are not permitted", nil)
+			return
+		case req.AnthropicVersion != "vertex-2023-10-16":
+			writeError(w, http.StatusBadRequest, "invalid_request_error", "anthropic_version: want vertex-2023-10-16", nil)
+			return
+		}
+		model, err := url.PathUnescape(m[1])
+		if err != nil {
+			writeError(w, http.StatusNotFound, "not_found_error", "anthropictest: invalid model in the path", nil)
+			return
+		}
+		req.Model, req.Stream = model, m[2] == "streamRawPredict"
 	}
 	switch {
 	case req.Model == "":
