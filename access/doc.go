@@ -99,7 +99,8 @@
 // lock. Snapshot, Lookup and ByName read the counters (usage_count,
 // usage_stats{total_calls, total_cost_usd, avg_tokens_per_call}); Save
 // persists them through a UsageStore so that they survive a restart (as
-// increments through a UsageRowStore), and WithUsageBatch makes SaveDue
+// increments through a UsageRowStore, and with one row per request through
+// a UsageLogStore), and WithUsageBatch makes SaveDue
 // say when enough records are waiting. Whoever calls Save decides how far
 // behind the store may be: the gateway saves every second or 1000
 // requests, and a crash loses what was recorded since.

@@ -143,3 +143,65 @@ func TestBudgetPeriod(t *testing.T) {
 		t.Errorf("CreateKey with a 1ms budget duration: %v, want ErrInvalid", err)
 	}
 }
+
+// logStore is a UsageLogStore in memory that fails on demand.
+type logStore struct {
+	memUsage
+	recs []UsageRecord
+	fail error
+}
+
+type memUsage struct{ snap UsageSnapshot }
+
+func (m *memUsage) Load(context.Context) (UsageSnapshot, error)   { return m.snap, nil }
+func (m *memUsage) Save(_ context.Context, s UsageSnapshot) error { m.snap = s; return nil }
+
+func (s *logStore) AppendUsageLog(_ context.Context, recs []UsageRecord) error {
+	if s.fail != nil {
+		return s.fail
+	}
+	s.recs = append(s.recs, recs...)
+	return nil
+}
+
+// Records wait for the log store in order; a failed append keeps them for
+// the next Save, and past MaxPendingLog new ones are counted, not logged.
+func TestUsageLogStore(t *testing.T) {
+	ctx := context.Background()
+	ls := &logStore{}
+	u, err := NewUsage(ctx, WithUsageStore(ls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := func(i int) UsageRecord { return UsageRecord{Requested: "m", PromptTokens: i, Time: t0} }
+	u.Record(rec(1))
+	ls.fail = errors.New("disk on fire")
+	if err := u.Save(ctx); err == nil {
+		t.Fatal("Save succeeded with a failing log store")
+	}
+	u.Record(rec(2))
+	ls.fail = nil
+	if err := u.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]UsageRecord{rec(1), rec(2)}, ls.recs); diff != "" {
+		t.Errorf("logged (-want +got):\n%s", diff)
+	}
+	if got := ls.snap.Names["m"].Calls; got != 2 {
+		t.Errorf("counted calls = %d, want 2", got)
+	}
+
+	ls.recs = nil
+	for i := range MaxPendingLog + 5 {
+		u.Record(rec(i))
+	}
+	if err := u.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(ls.recs) != MaxPendingLog || u.LogDropped() != 5 {
+		t.Errorf("logged %d, dropped %d; want %d and 5", len(ls.recs), u.LogDropped(), MaxPendingLog)
+	}
+	if got := u.ByName("m").Calls; got != 2+MaxPendingLog+5 {
+		t.Errorf("counted calls = %d, want every record", got)
+	}
+}

@@ -24,6 +24,10 @@ type UsageRecord struct {
 	CostUSD          float64
 	Latency          time.Duration
 	Err              bool // the request failed
+
+	// Time is when the request finished; zero: Record stamps it. Only a
+	// UsageLogStore keeps it.
+	Time time.Time
 }
 
 // Stats are the usage counters of one name, group, deployment, key or
@@ -114,7 +118,18 @@ type Usage struct {
 	batch   int64         // WithUsageBatch; 0: no signal
 	pending atomic.Int64  // records since the last Save, counted when batch > 0
 	full    chan struct{} // signalled when pending reaches batch
+
+	// The request log, kept when the store is a UsageLogStore.
+	logs    UsageLogStore // nil: no log
+	logMu   sync.Mutex    // protects logBuf
+	logBuf  []UsageRecord // records not yet appended to the store
+	dropped atomic.Int64  // records dropped because logBuf was full
 }
+
+// MaxPendingLog is how many records Usage keeps for a UsageLogStore
+// between two Saves; past it, new records are counted but not logged
+// (LogDropped counts them).
+const MaxPendingLog = 100_000
 
 type usageCounters struct {
 	calls, errors, prompt, completion, costNanos, latency atomic.Int64
@@ -170,6 +185,7 @@ func NewUsage(ctx context.Context, opts ...UsageOption) (*Usage, error) {
 		return nil, fmt.Errorf("access: usage batch %d is negative", o.batch)
 	}
 	u := &Usage{store: o.store, batch: int64(o.batch), full: make(chan struct{}, 1)}
+	u.logs, _ = o.store.(UsageLogStore)
 	if o.store == nil {
 		return u, nil
 	}
@@ -252,6 +268,18 @@ func (u *Usage) Record(r UsageRecord) {
 			c.costNanos.Add(cost)
 		}
 	}
+	if u.logs != nil {
+		if r.Time.IsZero() {
+			r.Time = time.Now()
+		}
+		u.logMu.Lock()
+		if len(u.logBuf) < MaxPendingLog {
+			u.logBuf = append(u.logBuf, r)
+		} else {
+			u.dropped.Add(1)
+		}
+		u.logMu.Unlock()
+	}
 	if u.batch > 0 && u.pending.Add(1) == u.batch {
 		select {
 		case u.full <- struct{}{}:
@@ -259,6 +287,10 @@ func (u *Usage) Record(r UsageRecord) {
 		}
 	}
 }
+
+// LogDropped returns how many records were counted but not logged because
+// MaxPendingLog records were already waiting for the UsageLogStore.
+func (u *Usage) LogDropped() int64 { return u.dropped.Load() }
 
 // SaveDue receives a value when WithUsageBatch's number of records have
 // arrived since the last Save. It never receives for the zero Usage or
@@ -328,6 +360,9 @@ func (u *Usage) Save(ctx context.Context) error {
 	u.saveMu.Lock()
 	defer u.saveMu.Unlock()
 	u.pending.Store(0)
+	if err := u.appendLog(ctx); err != nil {
+		return err
+	}
 	rs, ok := u.store.(UsageRowStore)
 	if !ok {
 		if err := u.store.Save(ctx, u.Snapshot()); err != nil {
@@ -370,6 +405,34 @@ func (u *Usage) Save(ctx context.Context) error {
 	return nil
 }
 
+// appendLog hands the records logged since the last Save to the
+// UsageLogStore. On failure they are kept, ahead of newer ones, for the
+// next Save. u.saveMu must be held.
+func (u *Usage) appendLog(ctx context.Context) error {
+	if u.logs == nil {
+		return nil
+	}
+	u.logMu.Lock()
+	recs := u.logBuf
+	u.logBuf = nil
+	u.logMu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := u.logs.AppendUsageLog(ctx, recs); err != nil {
+		u.logMu.Lock()
+		newer := u.logBuf
+		u.logBuf = append(recs, newer...)
+		if over := len(u.logBuf) - MaxPendingLog; over > 0 {
+			u.logBuf = u.logBuf[:MaxPendingLog]
+			u.dropped.Add(int64(over))
+		}
+		u.logMu.Unlock()
+		return fmt.Errorf("access: save usage log: %w", err)
+	}
+	return nil
+}
+
 // UsageStore persists usage counters.
 type UsageStore interface {
 	Load(ctx context.Context) (UsageSnapshot, error)
@@ -385,6 +448,16 @@ type UsageStore interface {
 type UsageRowStore interface {
 	UsageStore
 	AddUsage(ctx context.Context, delta UsageSnapshot) error
+}
+
+// UsageLogStore is a UsageStore that also keeps one row per request, as
+// LiteLLM's spend logs do. When a Usage's store implements it, Record keeps
+// each record (stamped with its Time) and Save appends those recorded since
+// the last Save, oldest first, before it saves the counters. At most
+// MaxPendingLog records wait between two Saves.
+type UsageLogStore interface {
+	UsageStore
+	AppendUsageLog(ctx context.Context, recs []UsageRecord) error
 }
 
 // UsageFileStore keeps a UsageSnapshot in one JSON file, with the same

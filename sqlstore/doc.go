@@ -1,7 +1,7 @@
 // Package sqlstore keeps the alias registry, the access Checker's keys,
-// teams, organizations and access groups, their spend, and usage counters
-// in one SQL database, one row per alias, principal, group member and
-// counter.
+// teams, organizations and access groups, their spend, usage counters and
+// a request log in one SQL database, one row per alias, principal, group
+// member, counter and request.
 //
 // # Model
 //
@@ -13,10 +13,11 @@
 //	checker, err := access.New(ctx, access.WithStore(db.Access()))
 //	usage, err := access.NewUsage(ctx, access.WithUsageStore(db.Usage()))
 //
-// The stores implement the row interfaces alias.RowStore, access.RowStore
-// and access.UsageRowStore: an alias create, a key update or a flush of
-// spend touches its own rows, in one transaction, whatever the number of
-// other rows. Deleting an alias also removes it from every access group's
+// The stores implement the row interfaces alias.RowStore, access.RowStore,
+// access.UsageRowStore and access.UsageLogStore (one usage_log row per
+// request, as LiteLLM's spend logs; read back with UsageStore.UsageLog):
+// an alias create, a key update or a flush of spend touches its own rows,
+// in one transaction, whatever the number of other rows. Deleting an alias also removes it from every access group's
 // members in the same transaction, so no restart can bring back an access
 // group that grants a deleted alias's name. Spend and usage arrive as
 // deltas added to the stored values, so that several gateway replicas can

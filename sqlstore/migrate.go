@@ -14,6 +14,7 @@ import (
 // lists and maps JSON text.
 var migrations = [][]string{
 	1: schemaV1,
+	2: schemaV2,
 }
 
 var schemaV1 = []string{
@@ -94,6 +95,25 @@ var schemaV1 = []string{
 		latency_ns        BIGINT NOT NULL CHECK (latency_ns >= 0),
 		PRIMARY KEY (dimension, name)
 	)`,
+}
+
+// schemaV2 adds the request log: one row per finished request.
+var schemaV2 = []string{
+	`CREATE TABLE usage_log (
+		time_ns           BIGINT NOT NULL,
+		requested         TEXT NOT NULL,
+		group_name        TEXT NOT NULL,
+		deployment        TEXT NOT NULL,
+		key_id            TEXT NOT NULL,
+		team_id           TEXT NOT NULL,
+		prompt_tokens     BIGINT NOT NULL,
+		completion_tokens BIGINT NOT NULL,
+		cost_nanos        BIGINT NOT NULL,
+		latency_ns        BIGINT NOT NULL,
+		failed            BIGINT NOT NULL
+	)`,
+	`CREATE INDEX usage_log_time ON usage_log (time_ns)`,
+	`CREATE INDEX usage_log_key ON usage_log (key_id, time_ns)`,
 }
 
 // SchemaVersion is the schema version this package writes.

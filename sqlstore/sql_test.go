@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,46 @@ func TestNewRefusesBadInput(t *testing.T) {
 	db, _ := openDB(t, sqlImpls()[0].open(t))
 	if _, err := sqlstore.New(context.Background(), db.SQL(), sqlstore.Dialect(9)); err == nil || !strings.Contains(err.Error(), "Dialect(9)") {
 		t.Errorf("New with an unknown dialect: %v", err)
+	}
+}
+
+// The request log keeps one row per saved request, in order, with what
+// Usage counts.
+func TestUsageLog(t *testing.T) {
+	ctx := context.Background()
+	for _, im := range sqlImpls() {
+		t.Run(im.name, func(t *testing.T) {
+			db, _ := openDB(t, im.open(t))
+			u, err := access.NewUsage(ctx, access.WithUsageStore(db.Usage()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []access.UsageRecord
+			for i := range 250 { // three INSERTs
+				r := access.UsageRecord{Requested: "smart", Group: "g", Deployment: "d", KeyID: "k", TeamID: "t",
+					PromptTokens: i, CompletionTokens: 2 * i, CostUSD: float64(i) / 1000, Latency: time.Duration(i) * time.Millisecond,
+					Err: i%7 == 0, Time: t0.Add(time.Duration(i) * time.Second)}
+				u.Record(r)
+				want = append(want, r)
+			}
+			u.Record(access.UsageRecord{Requested: "bad", PromptTokens: -5, CostUSD: math.NaN(), Time: t0.Add(time.Hour)})
+			want = append(want, access.UsageRecord{Requested: "bad", Time: t0.Add(time.Hour)})
+			if err := u.Save(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := u.Save(ctx); err != nil { // nothing new: nothing appended twice
+				t.Fatal(err)
+			}
+			got, err := db.Usage().UsageLog(ctx, t0, t0.Add(2*time.Hour), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("usage log (-want +got):\n%s", diff)
+			}
+			if got, _ := db.Usage().UsageLog(ctx, t0, t0.Add(2*time.Hour), 3); len(got) != 3 {
+				t.Errorf("with a limit of 3: %d rows", len(got))
+			}
+		})
 	}
 }

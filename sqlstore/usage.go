@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/modelroute/modelroute/access"
@@ -13,12 +14,18 @@ import (
 // UsageStore keeps usage counters in the usage_counters table, one row per
 // dimension and name: an access.UsageRowStore. AddUsage adds the counts
 // recorded since the last save to their rows in one transaction, so that
-// several gateway replicas can add to the same counters.
+// several gateway replicas can add to the same counters. It is also an
+// access.UsageLogStore: AppendUsageLog keeps one row per request in the
+// usage_log table (time, names, tokens, cost, latency, failed), as
+// LiteLLM's spend logs do.
 type UsageStore struct {
 	db *DB
 }
 
-var _ access.UsageRowStore = (*UsageStore)(nil)
+var (
+	_ access.UsageRowStore = (*UsageStore)(nil)
+	_ access.UsageLogStore = (*UsageStore)(nil)
+)
 
 // dimensions are the usage dimensions, as stored in the dimension column.
 var dimensions = []access.Dimension{access.PerName, access.PerGroup, access.PerDeployment, access.PerKey, access.PerTeam}
@@ -114,4 +121,80 @@ func addUsage(ctx context.Context, tx *sql.Tx, delta access.UsageSnapshot) error
 		}
 	}
 	return nil
+}
+
+// logRowsPerStatement is how many requests one INSERT of AppendUsageLog
+// carries (11 parameters each, far below both databases' limits).
+const logRowsPerStatement = 100
+
+// AppendUsageLog appends one usage_log row per record, in one transaction.
+// Negative counts, and a NaN, infinite or negative cost, are stored as 0,
+// as Usage counts them.
+func (s *UsageStore) AppendUsageLog(ctx context.Context, recs []access.UsageRecord) error {
+	return s.db.tx(ctx, func(tx *sql.Tx) error {
+		for len(recs) > 0 {
+			n := min(len(recs), logRowsPerStatement)
+			var q strings.Builder
+			q.WriteString(`INSERT INTO usage_log (time_ns, requested, group_name, deployment, key_id, team_id,
+				prompt_tokens, completion_tokens, cost_nanos, latency_ns, failed) VALUES `)
+			args := make([]any, 0, 11*n)
+			for i, r := range recs[:n] {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(")
+				for j := range 11 {
+					if j > 0 {
+						q.WriteString(", ")
+					}
+					fmt.Fprintf(&q, "$%d", len(args)+j+1)
+				}
+				q.WriteString(")")
+				cost := int64(0)
+				if r.CostUSD > 0 && r.CostUSD <= 1e9 { // false for NaN
+					cost = int64(math.Round(r.CostUSD * 1e9))
+				}
+				args = append(args, unixNanos(r.Time), r.Requested, r.Group, r.Deployment, r.KeyID, r.TeamID,
+					int64(max(r.PromptTokens, 0)), int64(max(r.CompletionTokens, 0)), cost,
+					int64(max(r.Latency, 0)), boolInt(r.Err))
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return fmt.Errorf("sqlstore: append usage log: %w", err)
+			}
+			recs = recs[n:]
+		}
+		return nil
+	})
+}
+
+// UsageLog returns the usage_log rows of [from, to), oldest first, at most
+// limit of them (0: no limit): for reports and tests.
+func (s *UsageStore) UsageLog(ctx context.Context, from, to time.Time, limit int) ([]access.UsageRecord, error) {
+	q := `SELECT time_ns, requested, group_name, deployment, key_id, team_id, prompt_tokens,
+		completion_tokens, cost_nanos, latency_ns, failed FROM usage_log
+		WHERE time_ns >= $1 AND time_ns < $2 ORDER BY time_ns`
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := s.db.db.QueryContext(ctx, q, unixNanos(from), unixNanos(to))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: read usage log: %w", err)
+	}
+	defer rows.Close()
+	var out []access.UsageRecord
+	for rows.Next() {
+		var r access.UsageRecord
+		var at, prompt, completion, cost, latency, failed int64
+		if err := rows.Scan(&at, &r.Requested, &r.Group, &r.Deployment, &r.KeyID, &r.TeamID,
+			&prompt, &completion, &cost, &latency, &failed); err != nil {
+			return nil, fmt.Errorf("sqlstore: read usage log: %w", err)
+		}
+		r.Time, r.PromptTokens, r.CompletionTokens = fromUnixNanos(at), int(prompt), int(completion)
+		r.CostUSD, r.Latency, r.Err = float64(cost)/1e9, time.Duration(latency), failed != 0
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: read usage log: %w", err)
+	}
+	return out, nil
 }
