@@ -132,24 +132,11 @@ const logRowsPerStatement = 100
 // as Usage counts them.
 func (s *UsageStore) AppendUsageLog(ctx context.Context, recs []access.UsageRecord) error {
 	return s.db.tx(ctx, func(tx *sql.Tx) error {
+		var full *sql.Stmt // the statement of a whole chunk, prepared once
 		for len(recs) > 0 {
 			n := min(len(recs), logRowsPerStatement)
-			var q strings.Builder
-			q.WriteString(`INSERT INTO usage_log (time_ns, requested, group_name, deployment, key_id, team_id,
-				prompt_tokens, completion_tokens, cost_nanos, latency_ns, failed) VALUES `)
 			args := make([]any, 0, 11*n)
-			for i, r := range recs[:n] {
-				if i > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString("(")
-				for j := range 11 {
-					if j > 0 {
-						q.WriteString(", ")
-					}
-					fmt.Fprintf(&q, "$%d", len(args)+j+1)
-				}
-				q.WriteString(")")
+			for _, r := range recs[:n] {
 				cost := int64(0)
 				if r.CostUSD > 0 && r.CostUSD <= 1e9 { // false for NaN
 					cost = int64(math.Round(r.CostUSD * 1e9))
@@ -158,13 +145,47 @@ func (s *UsageStore) AppendUsageLog(ctx context.Context, recs []access.UsageReco
 					int64(max(r.PromptTokens, 0)), int64(max(r.CompletionTokens, 0)), cost,
 					int64(max(r.Latency, 0)), boolInt(r.Err))
 			}
-			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			var err error
+			switch {
+			case n < logRowsPerStatement:
+				_, err = tx.ExecContext(ctx, logInsert(n), args...)
+			case full == nil:
+				if full, err = tx.PrepareContext(ctx, logInsert(n)); err != nil {
+					break
+				}
+				defer full.Close()
+				fallthrough
+			default:
+				_, err = full.ExecContext(ctx, args...)
+			}
+			if err != nil {
 				return fmt.Errorf("sqlstore: append usage log: %w", err)
 			}
 			recs = recs[n:]
 		}
 		return nil
 	})
+}
+
+// logInsert returns the INSERT of n usage_log rows.
+func logInsert(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO usage_log (time_ns, requested, group_name, deployment, key_id, team_id,
+		prompt_tokens, completion_tokens, cost_nanos, latency_ns, failed) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(")
+		for j := range 11 {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "$%d", 11*i+j+1)
+		}
+		q.WriteString(")")
+	}
+	return q.String()
 }
 
 // UsageLog returns the usage_log rows of [from, to), oldest first, at most
