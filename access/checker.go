@@ -534,7 +534,7 @@ func (c *Checker) write(ctx context.Context, fn func(d *defs, now time.Time) (gr
 	s := build(old, d, gen, c.implyTargets, now.UnixNano())
 	if rs, ok := c.store.(RowStore); ok {
 		if err := rs.Apply(ctx, changes(old.defs, d)); err != nil {
-			return nil, fmt.Errorf("access: save: %w", err)
+			return nil, fmt.Errorf("access: save: %w", storeError{err})
 		}
 	} else if err := c.saveLocked(ctx, s); err != nil {
 		return nil, err
@@ -599,7 +599,7 @@ func (c *Checker) saveLocked(ctx context.Context, s *snapshot) error {
 		return nil
 	}
 	if err := c.store.Save(ctx, s.state(c.clock().UnixNano())); err != nil {
-		return fmt.Errorf("access: save: %w", err)
+		return fmt.Errorf("access: save: %w", storeError{err})
 	}
 	return nil
 }
@@ -648,7 +648,7 @@ func (c *Checker) flushLocked(ctx context.Context) (err error) {
 	}
 	if len(ch.KeySpend)+len(ch.TeamSpend)+len(ch.OrganizationSpend) > 0 {
 		if err := rs.Apply(ctx, ch); err != nil {
-			return fmt.Errorf("access: flush spend: %w", err)
+			return fmt.Errorf("access: flush spend: %w", storeError{err})
 		}
 	}
 	for _, f := range done {

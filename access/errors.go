@@ -38,7 +38,19 @@ var (
 	ErrInUse = errors.New("access: in use")
 	// ErrClosed: a write after Close.
 	ErrClosed = errors.New("access: closed")
+	// ErrStore: the Store failed to persist a write (a disk, a database
+	// or a Redis that is unreachable), so the write was refused and the
+	// Checker kept its state. The error also matches the Store's own.
+	ErrStore = errors.New("access: store failed")
 )
+
+// storeError marks a Store's failure: its message is the Store's, and it
+// matches ErrStore as well as the Store's own errors.
+type storeError struct{ err error }
+
+func (e storeError) Error() string        { return e.err.Error() }
+func (e storeError) Unwrap() error        { return e.err }
+func (e storeError) Is(target error) bool { return target == ErrStore }
 
 // DeniedError is the error Authorize returns when a key may not use a name.
 // It names the requested name and the principal, nothing else: never a

@@ -199,7 +199,7 @@ func TestFailedSaveLeavesStateUnchanged(t *testing.T) {
 
 			store.setFail(boom)
 			err := tc.do(c)
-			if !errors.Is(err, boom) {
+			if !errors.Is(err, boom) || !errors.Is(err, ErrStore) {
 				t.Fatalf("got %v, want the store's error", err)
 			}
 			if diff := cmp.Diff(before, dumpChecker(c)); diff != "" {

@@ -366,7 +366,7 @@ func (u *Usage) Save(ctx context.Context) error {
 	rs, ok := u.store.(UsageRowStore)
 	if !ok {
 		if err := u.store.Save(ctx, u.Snapshot()); err != nil {
-			return fmt.Errorf("access: save usage: %w", err)
+			return fmt.Errorf("access: save usage: %w", storeError{err})
 		}
 		return nil
 	}
@@ -397,7 +397,7 @@ func (u *Usage) Save(ctx context.Context) error {
 		return nil
 	}
 	if err := rs.AddUsage(ctx, delta); err != nil {
-		return fmt.Errorf("access: save usage: %w", err)
+		return fmt.Errorf("access: save usage: %w", storeError{err})
 	}
 	for _, s := range done {
 		s.c.saved = s.now
@@ -428,7 +428,7 @@ func (u *Usage) appendLog(ctx context.Context) error {
 			u.dropped.Add(int64(over))
 		}
 		u.logMu.Unlock()
-		return fmt.Errorf("access: save usage log: %w", err)
+		return fmt.Errorf("access: save usage log: %w", storeError{err})
 	}
 	return nil
 }

@@ -17,7 +17,19 @@ var (
 	ErrInvalid  = errors.New("alias: invalid")
 	ErrCycle    = errors.New("alias: cycle")
 	ErrClosed   = errors.New("alias: registry closed")
+	// ErrStore: the Store failed to persist a write (a disk, a database
+	// or a Redis that is unreachable), so the write was refused and the
+	// Registry kept its state. The error also matches the Store's own.
+	ErrStore = errors.New("alias: store failed")
 )
+
+// storeError marks a Store's failure: its message is the Store's, and it
+// matches ErrStore as well as the Store's own errors.
+type storeError struct{ err error }
+
+func (e storeError) Error() string        { return e.err.Error() }
+func (e storeError) Unwrap() error        { return e.err }
+func (e storeError) Is(target error) bool { return target == ErrStore }
 
 // Error is the error returned for a refused operation. It wraps one of the
 // sentinels (Err) and, when the refusal came from elsewhere (a TargetCheck),
@@ -26,7 +38,8 @@ var (
 // Errors returned by Resolve name the requested name only, never what it
 // resolves to. Errors from the Store or the context are not *Error: they are
 // wrapped with the operation and name, and match their own sentinels
-// (context.Canceled, fs.ErrNotExist, …).
+// (context.Canceled, fs.ErrNotExist, …); a Store's failure to save matches
+// ErrStore too.
 type Error struct {
 	Op     string   // "create", "update", "delete", "load", "set target check"; "name" for a malformed name; empty for Get and Resolve
 	Name   string   // the name the caller gave

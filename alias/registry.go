@@ -412,7 +412,7 @@ func (r *Registry) commitLocked(ctx context.Context, op string, s *snapshot, nam
 	ns := &snapshot{idx: idx, all: all, check: s.check, rev: rev}
 
 	if err := r.save(ctx, all, name, a); err != nil {
-		return fmt.Errorf("alias: %s %s: save: %w", op, quote(name), err)
+		return fmt.Errorf("alias: %s %s: save: %w", op, quote(name), storeError{err})
 	}
 	r.snap.Store(ns)
 	if old != nil {

@@ -692,8 +692,8 @@ func TestSaveFailure(t *testing.T) {
 	}
 	for op, write := range writes {
 		err := write()
-		if !errors.Is(err, boom) {
-			t.Errorf("%s with a failing store: %v, want %v", op, err, boom)
+		if !errors.Is(err, boom) || !errors.Is(err, ErrStore) {
+			t.Errorf("%s with a failing store: %v, want %v matching ErrStore", op, err, boom)
 		}
 		if err != nil && !strings.HasPrefix(err.Error(), "alias: "+op+" ") {
 			t.Errorf("%s error %q does not say what failed", op, err)

@@ -187,8 +187,8 @@ func TestFleet(t *testing.T) {
 		// Writes that must be shared fail, saying why, and change nothing.
 		r := b.with(t).do("POST", "/api/model-aliases/create", testMasterKey,
 			map[string]any{"alias": "during-outage", "litellm_model": "fleet", "active": true})
-		if r.Status < 400 || !strings.Contains(string(r.Body), "redis unavailable") {
-			t.Errorf("creating an alias with Redis down: %v, want a refusal naming the outage", r)
+		if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "store_unavailable") || !strings.Contains(string(r.Body), "redis unavailable") {
+			t.Errorf("creating an alias with Redis down: %v, want 503 store_unavailable naming the outage", r)
 		}
 		if r := b.with(t).chat(testMasterKey, "during-outage"); r.Status != http.StatusNotFound {
 			t.Errorf("the refused alias serves: %v", r)

@@ -65,6 +65,11 @@ func adminError(err error) *apiError {
 		return badRequest(err.Error())
 	case errors.Is(err, alias.ErrClosed), errors.Is(err, access.ErrClosed):
 		return errorf(http.StatusServiceUnavailable, typeAPI, CodeInternal, err.Error())
+	case errors.Is(err, alias.ErrStore), errors.Is(err, access.ErrStore):
+		// The write was refused because its store failed (a disk, a
+		// database, an unreachable Redis): the server's trouble, not the
+		// caller's, and worth a retry.
+		return errorf(http.StatusServiceUnavailable, typeAPI, CodeStoreUnavailable, err.Error())
 	}
 	// A target check refusal (unknown target, shadowed group) is the
 	// caller's mistake; the Registry leaves it unwrapped from its sentinels.
