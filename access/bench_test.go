@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -189,4 +190,29 @@ func BenchmarkCreateKey(b *testing.B) {
 			}
 		})
 	}
+}
+
+// discardLog is a UsageLogStore that keeps nothing.
+type discardLog struct{ memUsage }
+
+func (*discardLog) AppendUsageLog(context.Context, []UsageRecord) error { return nil }
+
+// BenchmarkUsageRecordLogged is Record with a UsageLogStore: each record
+// is also kept for the request log, saved every 1000 records.
+func BenchmarkUsageRecordLogged(b *testing.B) {
+	u, err := NewUsage(context.Background(), WithUsageStore(&discardLog{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := UsageRecord{Requested: "alias-1", Group: "model-group-1", Deployment: "dep-a", KeyID: "k", TeamID: "t", PromptTokens: 100, CompletionTokens: 50, CostUSD: 0.001, Latency: 300 * time.Millisecond}
+	b.ReportAllocs()
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			u.Record(r)
+			if n.Add(1)%1000 == 0 {
+				u.Save(context.Background())
+			}
+		}
+	})
 }

@@ -121,8 +121,9 @@ type Usage struct {
 
 	// The request log, kept when the store is a UsageLogStore.
 	logs    UsageLogStore // nil: no log
-	logMu   sync.Mutex    // protects logBuf
+	logMu   sync.Mutex    // protects logBuf and logFree
 	logBuf  []UsageRecord // records not yet appended to the store
+	logFree []UsageRecord // an empty slice to swap in for logBuf
 	dropped atomic.Int64  // records dropped because logBuf was full
 }
 
@@ -414,7 +415,7 @@ func (u *Usage) appendLog(ctx context.Context) error {
 	}
 	u.logMu.Lock()
 	recs := u.logBuf
-	u.logBuf = nil
+	u.logBuf, u.logFree = u.logFree, nil
 	u.logMu.Unlock()
 	if len(recs) == 0 {
 		return nil
@@ -430,6 +431,11 @@ func (u *Usage) appendLog(ctx context.Context) error {
 		u.logMu.Unlock()
 		return fmt.Errorf("access: save usage log: %w", storeError{err})
 	}
+	// Keep the slice for the swap after next.
+	clear(recs)
+	u.logMu.Lock()
+	u.logFree = recs[:0]
+	u.logMu.Unlock()
 	return nil
 }
 
@@ -454,7 +460,8 @@ type UsageRowStore interface {
 // LiteLLM's spend logs do. When a Usage's store implements it, Record keeps
 // each record (stamped with its Time) and Save appends those recorded since
 // the last Save, oldest first, before it saves the counters. At most
-// MaxPendingLog records wait between two Saves.
+// MaxPendingLog records wait between two Saves. AppendUsageLog must not
+// keep recs: Usage reuses the slice.
 type UsageLogStore interface {
 	UsageStore
 	AppendUsageLog(ctx context.Context, recs []UsageRecord) error
