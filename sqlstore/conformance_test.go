@@ -119,6 +119,8 @@ var conformance = []struct {
 			Labels: map[string]string{"team": "ml", "tier": "1"}}))
 		mustA(p.reg.Create(ctx, alias.Alias{Name: "hidden", Target: "smart", Hidden: true, Disabled: true}))
 		mustA(p.reg.Create(ctx, alias.Alias{Name: "gone", Target: "smart"}))
+		mustA(p.reg.Create(ctx, alias.Alias{Name: `naïve-'q'-"名前"`, Target: "group-a",
+			Description: `'); DROP TABLE aliases; --`, Labels: map[string]string{"ключ": "值 🚀", `"`: `\`}}))
 		e.now = e.now.Add(time.Minute)
 		desc := "changed"
 		mustA(p.reg.Update(ctx, "smart", alias.Update{Description: &desc}))
@@ -136,8 +138,8 @@ var conformance = []struct {
 			t.Errorf("Resolve(hidden) = %v, %v; want ErrDisabled", r, err)
 		}
 		a := mustA(p.reg.Create(ctx, alias.Alias{Name: "new", Target: "group-a"}))
-		if a.Revision != 6 {
-			t.Errorf("revision after a restart = %d, want 6 (after the highest stored, 5)", a.Revision)
+		if a.Revision != 7 {
+			t.Errorf("revision after a restart = %d, want 7 (after the highest stored, 6)", a.Revision)
 		}
 	}},
 	{"every acknowledged admin write survives a crash", func(t *testing.T, e *env) {

@@ -36,7 +36,7 @@ type DB struct {
 }
 
 // New returns a DB over db, after applying the migrations db lacks. The DB
-// takes db over: Close closes it.
+// takes db over: Close closes it. If New fails, db is left open.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*DB, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
