@@ -129,18 +129,47 @@ func (c *Checker) Authorize(keyID, requested string) error {
 	return nil
 }
 
-// Allow is Authorize for a request the router has resolved: the Checker
-// is a router.Authorizer (WithAuthorizer). The key is the one ctx carries
-// (NewContext); a context without one is refused with ErrUnknownKey. The
-// decision is on requested, exactly as Authorize's; resolved, the names
-// requested leads to with the final target last, is consulted only with
+// Allow is Authorize for a request the router has resolved, and its
+// admission: the Checker is a router.Authorizer (WithAuthorizer). The key
+// is the one ctx carries (NewContext); a context without one is refused
+// with ErrUnknownKey. The decision is Permits'; when it allows and the key
+// has a rate limit (Key.RPMLimit, Key.TPMLimit), the request is counted by
+// the Checker's Limiter, or refused with a *RateLimitError matching
+// ErrRateLimited when it does not fit. Allocation-free when it allows.
+//
+// Allow counts a request: to decide without counting (a listing, say),
+// call Permits.
+func (c *Checker) Allow(ctx context.Context, requested string, resolved []string) error {
+	keyID, k, err := c.permits(ctx, requested, resolved)
+	if err != nil || (k.def.RPMLimit == 0 && k.def.TPMLimit == 0) || c.limiter == nil {
+		return err
+	}
+	a, lerr := c.limiter.Admit(ctx, keyID, c.clock(), k.def.RPMLimit, k.def.TPMLimit)
+	switch {
+	case lerr != nil || a == Admitted:
+		return nil
+	case a == OverRPM:
+		return &RateLimitError{Principal: k.label, Limit: "rpm_limit", Max: k.def.RPMLimit}
+	default:
+		return &RateLimitError{Principal: k.label, Limit: "tpm_limit", Max: k.def.TPMLimit}
+	}
+}
+
+// Permits is the decision of Allow without the admission: Authorize on
+// requested for the key ctx carries. resolved, the names requested leads
+// to with the final target last, is consulted only with
 // WithTargetGrantsImplyAliases, to extend a grant on that target to
 // requested. Errors name requested and never a name of resolved.
 // Allocation-free when it allows.
-func (c *Checker) Allow(ctx context.Context, requested string, resolved []string) error {
+func (c *Checker) Permits(ctx context.Context, requested string, resolved []string) error {
+	_, _, err := c.permits(ctx, requested, resolved)
+	return err
+}
+
+func (c *Checker) permits(ctx context.Context, requested string, resolved []string) (string, *keyEntry, error) {
 	keyID, ok := KeyFromContext(ctx)
 	if !ok {
-		return ErrUnknownKey
+		return "", nil, ErrUnknownKey
 	}
 	var target string
 	if len(resolved) > 0 {
@@ -149,9 +178,21 @@ func (c *Checker) Allow(ctx context.Context, requested string, resolved []string
 	s := c.snap()
 	k := s.keys[keyID]
 	if v := c.decide(s, k, requested, target, true); v != allow {
-		return v.err(k, requested, c.budgetNow(k))
+		return "", nil, v.err(k, requested, c.budgetNow(k))
 	}
-	return nil
+	return keyID, k, nil
+}
+
+// RecordTokens counts the tokens an answered request of keyID used
+// against the key's tpm_limit (Key.TPMLimit), as RecordSpend counts its
+// cost; a key without one, or unknown, is left alone. It does not block.
+func (c *Checker) RecordTokens(keyID string, tokens int64) {
+	if tokens <= 0 || c.limiter == nil {
+		return
+	}
+	if k := c.snap().keys[keyID]; k != nil && k.def.TPMLimit > 0 {
+		c.limiter.AddTokens(keyID, c.clock(), tokens)
+	}
 }
 
 // CallerAlias returns the target of name when it is one of the own

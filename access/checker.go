@@ -30,7 +30,8 @@ type Checker struct {
 	store        Store            // nil: nothing persisted (zero Checker)
 	now          func() time.Time // nil: time.Now
 	implyTargets bool
-	onSpend      func() // WithSpendHook; nil: none
+	onSpend      func()  // WithSpendHook; nil: none
+	limiter      Limiter // WithLimiter; nil only in the zero Checker: no rate limits
 }
 
 // Option configures New.
@@ -41,6 +42,7 @@ type options struct {
 	now          func() time.Time
 	implyTargets bool
 	onSpend      func()
+	limiter      Limiter
 }
 
 // WithStore sets where principals, access groups and spend persist. The
@@ -82,6 +84,9 @@ func New(ctx context.Context, opts ...Option) (*Checker, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
+	if o.limiter == nil {
+		o.limiter = &MemoryLimiter{}
+	}
 	st, err := o.store.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("access: load: %w", err)
@@ -90,7 +95,7 @@ func New(ctx context.Context, opts ...Option) (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("access: load: %w", err)
 	}
-	c := &Checker{store: o.store, now: o.now, implyTargets: o.implyTargets, onSpend: o.onSpend}
+	c := &Checker{store: o.store, now: o.now, implyTargets: o.implyTargets, onSpend: o.onSpend, limiter: o.limiter}
 	c.cur.Store(build(nil, d, 0, o.implyTargets, c.clock().UnixNano()))
 	return c, nil
 }

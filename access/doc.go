@@ -91,6 +91,19 @@
 // RowStore, by every write); what was recorded since the last of those is
 // lost by a crash.
 //
+// # Rate limits
+//
+// A key may have an rpm_limit and a tpm_limit (Key.RPMLimit, TPMLimit,
+// LiteLLM's). Allow, the router's admission of a request, counts the
+// request once the decision allows it, through the Checker's Limiter, and
+// refuses it with a *RateLimitError matching ErrRateLimited when it does
+// not fit; Authorize, Permits, CheckKey and Visible count nothing. Tokens
+// are counted after the answer (RecordTokens), so a tpm_limit holds new
+// requests once reached and may be passed by the answers in flight. The
+// counts are a sliding window of one minute (see Limiter); the default
+// MemoryLimiter counts in this process, redisstate.KeyLimits across the
+// replicas of a fleet. A key without limits costs nothing more.
+//
 // # Usage
 //
 // Usage counts calls, errors, tokens, cost and latency per requested name,

@@ -46,6 +46,13 @@ type Key struct {
 	// the end of each period. Periods are counted from Created. Changing
 	// it restarts spend from 0. At least a second, at most ten years.
 	BudgetDuration time.Duration `json:"budget_duration,omitempty"`
+	// RPMLimit and TPMLimit are the key's rate limits (LiteLLM's
+	// rpm_limit and tpm_limit): at most RPMLimit requests, and no new
+	// request once TPMLimit tokens are used, in any minute, counted by
+	// the Checker's Limiter as a sliding window (see Limiter); 0 means no
+	// limit. Tokens are counted after each answer (RecordTokens).
+	RPMLimit int64 `json:"rpm_limit,omitempty"`
+	TPMLimit int64 `json:"tpm_limit,omitempty"`
 	// Blocked refuses every request with ErrBlocked.
 	Blocked bool `json:"blocked,omitempty"`
 	// Expires, when not zero, is when the key stops working (ErrExpired).
@@ -179,6 +186,16 @@ func checkBudget(usd float64) string {
 	return ""
 }
 
+// maxLimit bounds rpm_limit and tpm_limit.
+const maxLimit = 1 << 40
+
+func checkLimit(field string, n int64) string {
+	if n < 0 || n > maxLimit {
+		return fmt.Sprintf("%s %d: want a number from 0 to %d", field, n, int64(maxLimit))
+	}
+	return ""
+}
+
 // normalizeList validates a grant list and removes duplicates, keeping the
 // first occurrence. check validates one entry.
 func normalizeList(field string, list []string, check func(string) string) ([]string, string) {
@@ -267,6 +284,12 @@ func (k Key) normalize() (Key, error) {
 		return fail(p)
 	}
 	if p := checkBudgetDuration(k.BudgetDuration); p != "" {
+		return fail(p)
+	}
+	if p := checkLimit("rpm_limit", k.RPMLimit); p != "" {
+		return fail(p)
+	}
+	if p := checkLimit("tpm_limit", k.TPMLimit); p != "" {
 		return fail(p)
 	}
 	if len(k.Aliases) > 0 {

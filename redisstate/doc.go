@@ -26,6 +26,13 @@
 //     counts are added after the answer, queued and sent in pipelined
 //     batches off the request path, so a tpm limit can be passed by the
 //     answers in flight when it is reached.
+//   - rpm_limit and tpm_limit of keys (KeyLimits, an access.Limiter):
+//     counted per key in a sliding window of one minute (the previous
+//     Unix minute's count weighed by the part of it still in the window,
+//     plus the current minute's; see access.Limiter), one Lua script per
+//     request of a key with a limit, tokens queued and batched as above.
+//     While Redis is down each replica holds a key to its limit by its own
+//     count.
 //   - The alias registry (AliasStore, an alias.RowStore, with
 //     FollowAliases): aliases live in a Redis hash; a write on one replica
 //     is announced on a pub/sub channel and every other replica reloads
@@ -67,6 +74,7 @@
 //
 // Every key and the channel start with a prefix (WithPrefix, default
 // "modelroute"): PREFIX:{ID}:rpm:MINUTE and PREFIX:{ID}:tpm:MINUTE,
+// PREFIX:{key:ID}:rpm:MINUTE and PREFIX:{key:ID}:tpm:MINUTE,
 // PREFIX:cooldowns, PREFIX:aliases, PREFIX:access:key, :team, :org,
 // :group, :spend and :reset, PREFIX:usage:DIMENSION:FIELD, and the channel
 // PREFIX:events.

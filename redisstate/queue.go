@@ -24,8 +24,10 @@ type cooldown struct {
 	until time.Time
 }
 
-// counterTTL keeps a minute's counter a minute past its end.
-const counterTTL = 2 * time.Minute
+// counterTTL keeps a minute's counter through the next minute (a sliding
+// window reads the previous minute's count), with a minute to spare for
+// replicas whose clocks differ.
+const counterTTL = 3 * time.Minute
 
 func (q *writeQueue) signal() {
 	select {

@@ -23,7 +23,7 @@ var _ access.RowStore = (*AccessStore)(nil)
 
 const (
 	keyColumns = `id, name, team_id, models, access_groups, aliases, max_budget, budget_duration_ns,
-		blocked, expires_ns, created_ns, updated_ns, spend_nanos, budget_reset_ns`
+		blocked, expires_ns, created_ns, updated_ns, spend_nanos, budget_reset_ns, rpm_limit, tpm_limit`
 	teamColumns = `id, organization_id, name, models, access_groups, max_budget, budget_duration_ns,
 		blocked, created_ns, updated_ns, spend_nanos, budget_reset_ns`
 	orgColumns = `id, name, models, access_groups, max_budget, budget_duration_ns,
@@ -199,15 +199,17 @@ func putKey(ctx context.Context, tx *sql.Tx, k access.Key, sp *storedSpend) erro
 	}
 	spend, reset := sp.values()
 	_, err := tx.ExecContext(ctx, `INSERT INTO access_keys (`+keyColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, team_id = excluded.team_id,
+			rpm_limit = excluded.rpm_limit, tpm_limit = excluded.tpm_limit,
 			models = excluded.models, access_groups = excluded.access_groups, aliases = excluded.aliases,
 			max_budget = excluded.max_budget, blocked = excluded.blocked, expires_ns = excluded.expires_ns,
 			created_ns = excluded.created_ns, updated_ns = excluded.updated_ns,
 			`+spendSet("access_keys", sp)+`,
 			budget_duration_ns = excluded.budget_duration_ns`,
 		k.ID, k.Name, k.TeamID, models, groups, aliases, k.MaxBudget, int64(k.BudgetDuration),
-		boolInt(k.Blocked), unixNanos(k.Expires), unixNanos(k.Created), unixNanos(k.Updated), spend, reset)
+		boolInt(k.Blocked), unixNanos(k.Expires), unixNanos(k.Created), unixNanos(k.Updated), spend, reset,
+		k.RPMLimit, k.TPMLimit)
 	if err != nil {
 		return fmt.Errorf("sqlstore: put key %q: %w", k.ID, err)
 	}
@@ -293,7 +295,7 @@ func loadKeys(ctx context.Context, tx *sql.Tx) ([]access.Key, error) {
 		var models, groups, aliases string
 		var dur, blocked, expires, created, updated, spend, reset int64
 		if err := rows.Scan(&k.ID, &k.Name, &k.TeamID, &models, &groups, &aliases, &k.MaxBudget, &dur,
-			&blocked, &expires, &created, &updated, &spend, &reset); err != nil {
+			&blocked, &expires, &created, &updated, &spend, &reset, &k.RPMLimit, &k.TPMLimit); err != nil {
 			return nil, fmt.Errorf("sqlstore: load keys: %w", err)
 		}
 		var err1, err2, err3 error

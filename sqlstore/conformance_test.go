@@ -164,7 +164,7 @@ var conformance = []struct {
 		must[access.Organization](t)(p.ac.CreateOrganization(ctx, access.Organization{ID: "o", Name: "Org", Models: []string{"m1", "m2", "openai/*"}, MaxBudget: 100, BudgetDuration: 30 * 24 * time.Hour}))
 		must[access.Team](t)(p.ac.CreateTeam(ctx, access.Team{ID: "t", OrganizationID: "o", Name: "Team", AccessGroups: []string{"beta"}, MaxBudget: 10}))
 		must[access.Key](t)(p.ac.CreateKey(ctx, access.Key{ID: "k", Name: "bot", TeamID: "t", Models: []string{"beta", "m1"},
-			Aliases: map[string]string{"mine": "m2"}, MaxBudget: 1, BudgetDuration: 24 * time.Hour, Expires: t0.AddDate(1, 0, 0)}))
+			Aliases: map[string]string{"mine": "m2"}, MaxBudget: 1, BudgetDuration: 24 * time.Hour, Expires: t0.AddDate(1, 0, 0), RPMLimit: 60, TPMLimit: 100000}))
 		must[access.Key](t)(p.ac.CreateKey(ctx, access.Key{ID: "blocked", Blocked: true}))
 		must[access.Key](t)(p.ac.CreateKey(ctx, access.Key{ID: "deleted"}))
 		if err := p.ac.RecordSpend("k", 0.25); err != nil {

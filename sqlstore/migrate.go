@@ -15,6 +15,13 @@ import (
 var migrations = [][]string{
 	1: schemaV1,
 	2: schemaV2,
+	3: schemaV3,
+}
+
+// schemaV3 adds keys' rate limits (access.Key.RPMLimit, TPMLimit).
+var schemaV3 = []string{
+	`ALTER TABLE access_keys ADD COLUMN rpm_limit BIGINT NOT NULL DEFAULT 0`,
+	`ALTER TABLE access_keys ADD COLUMN tpm_limit BIGINT NOT NULL DEFAULT 0`,
 }
 
 var schemaV1 = []string{

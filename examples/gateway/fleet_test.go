@@ -33,7 +33,8 @@ general_settings:
 `
 
 // Three gateway replicas share one real Redis: a deployment cooled on A is
-// skipped by B, a limit of 4 rpm admits 4 across all three, an alias created
+// skipped by B, a limit of 4 rpm admits 4 across all three (and a key's
+// rpm_limit of 3, 3), an alias created
 // on A serves on B within a second, and when Redis dies requests are still
 // served, then sharing resumes.
 func TestFleet(t *testing.T) {
@@ -89,6 +90,27 @@ func TestFleet(t *testing.T) {
 		}
 		if n := up.Handler.CountModel("spare-model"); n != 8 {
 			t.Errorf("the spare served %d, want 8", n)
+		}
+	})
+
+	t.Run("a key's rpm_limit of 3 admits 3 across the fleet", func(t *testing.T) {
+		key := a.with(t).generateKey(map[string]any{"models": []string{"fleet"}, "rpm_limit": 3})
+		for _, g := range reps {
+			if !eventually(time.Second, func() bool { return g.do("GET", "/v1/models", key, nil).Status == http.StatusOK }) {
+				t.Fatalf("a replica does not know the key a second after A made it")
+			}
+		}
+		served := 0
+		for i := range 9 {
+			r := reps[i%3].with(t).chat(key, "fleet")
+			if r.Status == http.StatusOK {
+				served++
+				continue
+			}
+			wantError(t, "chat over the key's rpm_limit", r, http.StatusTooManyRequests, "rate_limit_exceeded")
+		}
+		if served != 3 {
+			t.Errorf("%d of 9 requests served across 3 replicas for a key with rpm_limit 3, want 3", served)
 		}
 	})
 

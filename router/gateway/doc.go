@@ -63,8 +63,8 @@
 //
 // With WithRedis, or the config's router_settings.redis_host/redis_port/
 // redis_password or redis_url, the gateway is one replica of a fleet: the
-// replicas share cooldowns and deployments' rpm/tpm limits through that
-// Redis, and keep the alias registry and the keys, teams, organizations and
+// replicas share cooldowns, deployments' rpm/tpm limits and keys'
+// rpm_limit/tpm_limit (redisstate.KeyLimits) through that Redis, and keep the alias registry and the keys, teams, organizations and
 // access groups there (unless WithAliasStore or WithAccessStore say
 // otherwise), each following the others' writes within milliseconds; spend
 // is sent as it is recorded (access.WithSpendHook) so that budgets count

@@ -102,6 +102,9 @@ func New(ctx context.Context, cfg *litellm.Config, opts ...Option) (_ *Gateway, 
 	if o.accessStore != nil {
 		copts = append(copts, access.WithStore(o.accessStore))
 	}
+	if g.redis != nil {
+		copts = append(copts, access.WithLimiter(g.redis.KeyLimits())) // keys' rpm/tpm limits hold across the fleet
+	}
 	// In a fleet, spend is flushed as soon as it is recorded, so that the
 	// other replicas' budgets count it within a round trip.
 	spent := make(chan struct{}, 1)

@@ -501,6 +501,8 @@ func (h *Handler) generateKey(w http.ResponseWriter, r *http.Request) {
 		AccessGroups   []string          `json:"access_groups"`
 		Duration       string            `json:"duration"`
 		BudgetDuration string            `json:"budget_duration"`
+		RPMLimit       int64             `json:"rpm_limit"`
+		TPMLimit       int64             `json:"tpm_limit"`
 	}
 	if e := h.decode(w, r, &in); e != nil {
 		writeError(w, e)
@@ -527,7 +529,7 @@ func (h *Handler) generateKey(w http.ResponseWriter, r *http.Request) {
 	k, err := h.ac.CreateKey(r.Context(), access.Key{
 		ID: HashKey(secret), Name: in.KeyAlias, TeamID: in.TeamID, Models: in.Models,
 		AccessGroups: in.AccessGroups, Aliases: in.Aliases, MaxBudget: in.MaxBudget, Expires: expires,
-		BudgetDuration: period,
+		BudgetDuration: period, RPMLimit: in.RPMLimit, TPMLimit: in.TPMLimit,
 	})
 	if err != nil {
 		writeError(w, adminError(err))
@@ -536,12 +538,21 @@ func (h *Handler) generateKey(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{
 		"key": secret, "token": k.ID, "key_alias": k.Name, "team_id": k.TeamID,
 		"models": nonNil(k.Models), "aliases": k.Aliases, "max_budget": k.MaxBudget,
+		"rpm_limit": nullIfZero(k.RPMLimit), "tpm_limit": nullIfZero(k.TPMLimit),
 	}
 	if !k.Expires.IsZero() {
 		out["expires"] = k.Expires
 	}
 	addBudgetPeriod(out, k.BudgetDuration, k.BudgetResetAt)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// nullIfZero is a limit as LiteLLM answers it: null when there is none.
+func nullIfZero(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
 }
 
 func nonNil(s []string) []string {

@@ -25,6 +25,7 @@ const (
 	CodeTooLarge         = "request_too_large"
 	CodeNoDeployment     = "no_deployment_available"
 	CodeBudgetExceeded   = "budget_exceeded"
+	CodeRateLimited      = "rate_limit_exceeded"
 	CodeNotFound         = "not_found"
 	CodeExists           = "already_exists"
 	CodeMethod           = "method_not_allowed"
@@ -99,6 +100,7 @@ func modelError(requested string, err error) *apiError {
 	q := strconv.Quote(requested)
 	var be *access.BudgetError
 	var ex *router.ExhaustedError
+	var rl *access.RateLimitError
 	switch {
 	case errors.As(err, &be):
 		return errorf(http.StatusTooManyRequests, typeRateLimit, CodeBudgetExceeded,
@@ -106,6 +108,9 @@ func modelError(requested string, err error) *apiError {
 				" of $"+strconv.FormatFloat(be.Budget, 'f', 4, 64))
 	case errors.Is(err, access.ErrBudgetExceeded):
 		return errorf(http.StatusTooManyRequests, typeRateLimit, CodeBudgetExceeded, "budget exceeded")
+	case errors.As(err, &rl):
+		return errorf(http.StatusTooManyRequests, typeRateLimit, CodeRateLimited,
+			"rate limit exceeded for "+rl.Principal+": "+rl.Limit+" of "+strconv.FormatInt(rl.Max, 10)+" per minute")
 	case errors.Is(err, access.ErrUnknownKey), errors.Is(err, access.ErrBlocked), errors.Is(err, access.ErrExpired):
 		return errorf(http.StatusUnauthorized, typeAuthentication, CodeInvalidAPIKey, "invalid API key")
 	case errors.Is(err, access.ErrDenied):

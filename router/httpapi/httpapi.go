@@ -192,14 +192,15 @@ func (h *Handler) mayUse(ctx context.Context, name string) *apiError {
 }
 
 // catalog returns the Router's catalog as the caller may see it: what the
-// Checker allows the caller's key, asked as a request would be (with each
-// name's resolution); everything for the master key or without a Checker.
+// Checker permits the caller's key, asked as a request would be (with each
+// name's resolution) but without counting a request against the key's
+// rate limits; everything for the master key or without a Checker.
 func (h *Handler) catalog(ctx context.Context) []router.Listing {
 	p, _ := PrincipalFrom(ctx)
 	if p.Master || h.ac == nil {
 		return h.rt.Catalog(ctx, nil)
 	}
-	return h.rt.Catalog(access.NewContext(ctx, p.KeyID), h.ac)
+	return h.rt.Catalog(access.NewContext(ctx, p.KeyID), router.AuthorizerFunc(h.ac.Permits))
 }
 
 // Mux returns every endpoint on one mux: the client and operator endpoints

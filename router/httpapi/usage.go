@@ -37,14 +37,15 @@ func (h *Handler) callOptions(r *http.Request, requested string, tags []string) 
 }
 
 // record accounts one finished request: usage under the name the client
-// requested (not the key alias or fallback it was routed to: Route.Requested), and its cost
-// against the key's budget.
+// requested (not the key alias or fallback it was routed to: Route.Requested), its cost
+// against the key's budget, and its tokens against the key's tpm_limit.
 func (h *Handler) record(p Principal, requested string, e router.RequestEvent) {
 	var team string
 	if h.ac != nil && p.KeyID != "" {
 		if k, err := h.ac.GetKey(p.KeyID); err == nil {
 			team = k.TeamID
 		}
+		h.ac.RecordTokens(p.KeyID, int64(e.Usage.PromptTokens+e.Usage.CompletionTokens))
 		if e.Cost > 0 {
 			if err := h.ac.RecordSpend(p.KeyID, e.Cost); err != nil {
 				h.log.Warn("record spend", "err", err)
