@@ -124,8 +124,12 @@ func addUsage(ctx context.Context, tx *sql.Tx, delta access.UsageSnapshot) error
 }
 
 // logRowsPerStatement is how many requests one INSERT of AppendUsageLog
-// carries (11 parameters each, far below both databases' limits).
-const logRowsPerStatement = 100
+// carries (11 parameters each). Few: the SQLite driver looks each parameter
+// up by scanning the statement's list of them, so binding costs the square
+// of a statement's parameters. 100 rows a statement made binding a fifth of
+// the gateway's CPU under load; 10 rows log 2.6 times faster than 100 on
+// SQLite (BenchmarkUsageSave) and 10% slower on PostgreSQL.
+const logRowsPerStatement = 10
 
 // AppendUsageLog appends one usage_log row per record, in one transaction.
 // Negative counts, and a NaN, infinite or negative cost, are stored as 0,
