@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -27,6 +28,11 @@ const (
 	KindNotFound                  // 404: model or deployment unknown upstream
 	KindBadRequest                // other 4xx: the request itself is wrong
 	KindCanceled                  // the context was canceled: the caller's own cancellation
+	// KindUnsupported: this provider's API cannot express the request (a
+	// parameter or content its API lacks, such as n > 1 or logprobs on a
+	// native API), found before any call. Another deployment, of another
+	// provider, may serve it; it is not the deployment's fault.
+	KindUnsupported
 )
 
 var kindNames = [...]string{
@@ -41,6 +47,7 @@ var kindNames = [...]string{
 	KindNotFound:      "not_found",
 	KindBadRequest:    "bad_request",
 	KindCanceled:      "canceled",
+	KindUnsupported:   "unsupported",
 }
 
 func (k Kind) String() string {
@@ -54,10 +61,20 @@ func (k Kind) String() string {
 // failed with k.
 func (k Kind) Retryable() bool {
 	switch k {
-	case KindUnknown, KindRateLimited, KindTimeout, KindUnavailable, KindConnection, KindAuth, KindNotFound:
+	case KindUnknown, KindRateLimited, KindTimeout, KindUnavailable, KindConnection, KindAuth, KindNotFound, KindUnsupported:
 		return true
 	}
 	return false
+}
+
+// RequestKind is the kind of a request a provider refuses before any call:
+// KindUnsupported when err wraps errors.ErrUnsupported (the provider's API
+// cannot express it, another provider's may), else KindBadRequest.
+func RequestKind(err error) Kind {
+	if errors.Is(err, errors.ErrUnsupported) {
+		return KindUnsupported
+	}
+	return KindBadRequest
 }
 
 // Error is a classified upstream failure. Providers return it (match it with

@@ -49,7 +49,8 @@ type ExhaustedError struct {
 // deployment could have answered it).
 func (e *ExhaustedError) final() bool {
 	switch e.Kind {
-	case provider.KindBadRequest, provider.KindContentPolicy, provider.KindContextWindow, provider.KindCanceled:
+	case provider.KindBadRequest, provider.KindContentPolicy, provider.KindContextWindow, provider.KindCanceled,
+		provider.KindUnsupported:
 		return true
 	}
 	return false

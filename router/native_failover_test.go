@@ -206,3 +206,74 @@ func TestMixedGroupFailover(t *testing.T) {
 		}
 	}
 }
+
+// TestMixedGroupUnsupported: a request the Anthropic deployment's API cannot
+// express (logprobs, n > 1, response_format) moves to the OpenAI one even
+// with retries off, since no call was made and moving on is not a retry;
+// the Anthropic deployment is not held to account (no failure counted, no
+// cooldown) and serves the next ordinary request. In a group where no
+// deployment can express it, the request fails as the client's own.
+func TestMixedGroupUnsupported(t *testing.T) {
+	for name, mutate := range map[string]func(*openai.ChatCompletionRequest){
+		"logprobs": func(r *openai.ChatCompletionRequest) { r.LogProbs = true },
+		"n > 1":    func(r *openai.ChatCompletionRequest) { r.N = 2 },
+		"response_format": func(r *openai.ChatCompletionRequest) {
+			r.ResponseFormat = &openai.ChatCompletionResponseFormat{Type: "json_object"}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := newMixedGroup(t, "anthropic", router.Config{NumRetries: -1, AllowedFails: 1})
+			req := mixedRequest()
+			mutate(&req)
+			_, route, err := g.r.Complete(context.Background(), req)
+			if err != nil {
+				t.Fatalf("failed: %v", err)
+			}
+			want := []attempt{{"anthropic", "unsupported"}, {"openai", ""}}
+			if diff := cmp.Diff(want, attempts(route)); diff != "" {
+				t.Errorf("attempts (-want +got):\n%s", diff)
+			}
+			for _, s := range g.r.Snapshot() {
+				if !s.CooldownUntil.IsZero() || s.Failures != 0 {
+					t.Errorf("deployment %s: %d failures, cooled down until %v after a request it could not express", s.ID, s.Failures, s.CooldownUntil)
+				}
+			}
+			if _, route, err := g.r.Complete(context.Background(), mixedRequest()); err != nil || route.Deployment != "anthropic" {
+				t.Errorf("next ordinary request: served by %q, err %v; want anthropic, first in order", route.Deployment, err)
+			}
+			if g.anthropic.Total() != 1 || g.openAI.Total() != 1 {
+				t.Errorf("upstream calls: anthropic %d, openai %d; want 1 each (the refusal made none)", g.anthropic.Total(), g.openAI.Total())
+			}
+		})
+	}
+
+	t.Run("no deployment can express it", func(t *testing.T) {
+		srv := providertest.NewServer()
+		t.Cleanup(srv.Close)
+		fake := anthropictest.NewServer(srv)
+		t.Cleanup(fake.Close)
+		ap, err := anthropic.New(anthropic.Config{BaseURL: fake.URL(), APIKey: "sk-ant"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ap.Close() })
+		r, err := router.New(nil, router.Config{Deployments: []router.Deployment{
+			{ID: "a1", Group: "claude", Model: "claude-3-opus-20240229", ProviderName: "anthropic", Provider: ap},
+			{ID: "a2", Group: "claude", Model: "claude-3-5-sonnet-20240620", ProviderName: "anthropic", Provider: ap},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		req := mixedRequest()
+		req.LogProbs = true
+		_, _, err = r.Complete(context.Background(), req)
+		var ex *router.ExhaustedError
+		if !errors.As(err, &ex) || ex.Kind != provider.KindUnsupported || len(ex.Attempts) != 2 {
+			t.Fatalf("err = %v; want an ExhaustedError of kind unsupported after trying both", err)
+		}
+		if srv.Total() != 0 {
+			t.Errorf("%d upstream calls, want none", srv.Total())
+		}
+	})
+}

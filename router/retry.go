@@ -346,12 +346,17 @@ func (q *request) serve(g *group, match, target string, fallback bool, now time.
 			}
 			return served{g: g}, m
 		}
-		tries++
 		srv, kind, ra := q.attempt(d, probe, now, g, match, target, fallback)
 		if srv.d != nil {
 			return srv, m
 		}
 		m.kind, retryAfter = kind, ra
+		if kind != provider.KindUnsupported {
+			// A deployment whose provider cannot express the request
+			// refused it without a call: moving on to one of another
+			// provider is not a retry.
+			tries++
+		}
 		if !kind.Retryable() || tries > set.retries {
 			return served{g: g}, m
 		}

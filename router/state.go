@@ -105,7 +105,8 @@ func (s *state) ramp(now int64, slowStart time.Duration) float64 {
 // counts reports whether a failure of kind k counts against the deployment.
 func counts(k provider.Kind) bool {
 	switch k {
-	case provider.KindBadRequest, provider.KindContentPolicy, provider.KindContextWindow, provider.KindCanceled:
+	case provider.KindBadRequest, provider.KindContentPolicy, provider.KindContextWindow, provider.KindCanceled,
+		provider.KindUnsupported:
 		return false
 	}
 	return true

@@ -278,8 +278,10 @@ func (p *Provider) Name() string { return p.name }
 
 // ChatCompletion translates req to a Messages request, makes it and
 // translates the answer. A request the Messages API cannot express (n > 1,
-// logprobs, response_format, legacy functions, a tool call whose arguments
-// are not a JSON object) fails with KindBadRequest before any call. An
+// logprobs, response_format, legacy functions) fails with KindUnsupported
+// before any call, so that the router moves it to a deployment of another
+// provider; a malformed one (a tool call whose arguments are not a JSON
+// object) fails with KindBadRequest. An
 // answer with stop_reason "refusal" is returned as an *provider.Error of
 // KindContentPolicy.
 func (p *Provider) ChatCompletion(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
@@ -321,11 +323,11 @@ func (p *Provider) ChatCompletionStream(ctx context.Context, req openai.ChatComp
 	return newStream(ctx, p, req.Model, resp.Body, includeUsage), nil
 }
 
-// Embeddings fails with KindBadRequest, wrapping errors.ErrUnsupported,
+// Embeddings fails with KindUnsupported, wrapping errors.ErrUnsupported,
 // without a call: Anthropic has no embeddings API.
 func (p *Provider) Embeddings(ctx context.Context, req openai.EmbeddingRequest) (openai.EmbeddingResponse, error) {
 	return openai.EmbeddingResponse{}, &provider.Error{
-		Kind: provider.KindBadRequest, Provider: p.name, Model: string(req.Model),
+		Kind: provider.KindUnsupported, Provider: p.name, Model: string(req.Model),
 		Err: fmt.Errorf("anthropic: the Messages API has no embeddings: %w", errors.ErrUnsupported),
 	}
 }
@@ -366,11 +368,12 @@ func (p *Provider) setHeaders(req *http.Request) {
 	}
 }
 
-// encode translates req, failing with KindBadRequest.
+// encode translates req, failing with KindUnsupported for what the
+// Messages API cannot express and KindBadRequest for what is malformed.
 func (p *Provider) encode(req openai.ChatCompletionRequest, stream bool) ([]byte, error) {
 	mr, err := toMessagesRequest(req, p.maxTokens)
 	if err != nil {
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Provider: p.name, Model: req.Model, Err: err}
+		return nil, &provider.Error{Kind: provider.RequestKind(err), Provider: p.name, Model: req.Model, Err: err}
 	}
 	mr.Stream = stream
 	if p.vertex != "" {

@@ -14,8 +14,10 @@
 // disable_parallel_tool_use) carry over; max_completion_tokens, else
 // max_tokens, else Config.MaxTokens is sent as max_tokens, which the API
 // requires. What the Messages API cannot express (n > 1, logprobs,
-// response_format, legacy functions) fails with KindBadRequest before any
-// call.
+// response_format, legacy functions, content types it lacks) fails with
+// KindUnsupported before any call: another deployment of the group, of
+// another provider, may serve it, and the router moves it there without
+// holding it against this one.
 //
 // Answers come back as OpenAI responses: text, tool calls and thinking
 // (as reasoning_content); stop reasons as finish reasons (end_turn and
@@ -33,7 +35,7 @@
 // Retry-After of an error answer is kept. Every error is a
 // *provider.Error wrapping an *APIError when the upstream answered.
 //
-// Anthropic has no embeddings API: Embeddings fails with KindBadRequest.
+// Anthropic has no embeddings API: Embeddings fails with KindUnsupported.
 //
 // NewVertex serves Claude on Google Cloud's Vertex AI the same way, through
 // Vertex's rawPredict and streamRawPredict methods (model in the URL,

@@ -78,13 +78,13 @@ var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
 func toMessagesRequest(req openai.ChatCompletionRequest, defaultMaxTokens int) (*messagesRequest, error) {
 	switch {
 	case req.N > 1:
-		return nil, fmt.Errorf("anthropic: n = %d: the Messages API gives one answer per call", req.N)
+		return nil, fmt.Errorf("anthropic: n = %d: the Messages API gives one answer per call: %w", req.N, errors.ErrUnsupported)
 	case req.LogProbs || req.TopLogProbs > 0:
-		return nil, errors.New("anthropic: logprobs are not supported by the Messages API")
+		return nil, fmt.Errorf("anthropic: the Messages API has no logprobs: %w", errors.ErrUnsupported)
 	case len(req.Functions) > 0 || req.FunctionCall != nil:
-		return nil, errors.New("anthropic: legacy functions are not supported; use tools")
+		return nil, fmt.Errorf("anthropic: legacy functions (use tools): %w", errors.ErrUnsupported)
 	case req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != openai.ChatCompletionResponseFormatTypeText:
-		return nil, fmt.Errorf("anthropic: response_format %q is not supported by the Messages API", req.ResponseFormat.Type)
+		return nil, fmt.Errorf("anthropic: the Messages API has no response_format %q: %w", req.ResponseFormat.Type, errors.ErrUnsupported)
 	}
 	mr := &messagesRequest{Model: req.Model, MaxTokens: req.MaxCompletionTokens, StopSequences: req.Stop}
 	if mr.MaxTokens == 0 {
@@ -158,7 +158,7 @@ func addMessage(mr *messagesRequest, m openai.ChatCompletionMessage) error {
 			blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
 		}
 		if m.FunctionCall != nil {
-			return errors.New("legacy function_call is not supported; use tool_calls")
+			return fmt.Errorf("legacy function_call (use tool_calls): %w", errors.ErrUnsupported)
 		}
 		appendTurn(mr, "assistant", blocks)
 		return nil
@@ -221,7 +221,7 @@ func contentBlocks(m openai.ChatCompletionMessage, images bool) ([]block, error)
 			}
 			out = append(out, block{Type: "image", Source: src})
 		default:
-			return nil, fmt.Errorf("part %d: content type %q is not supported", i, part.Type)
+			return nil, fmt.Errorf("part %d: content type %q: %w", i, part.Type, errors.ErrUnsupported)
 		}
 	}
 	return out, nil

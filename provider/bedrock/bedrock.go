@@ -272,8 +272,10 @@ func (p *Provider) Close() error {
 	return nil
 }
 
+// badRequest is the error for a request refused before any call:
+// KindUnsupported for what Converse cannot express, else KindBadRequest.
 func (p *Provider) badRequest(model string, err error) *provider.Error {
-	return &provider.Error{Kind: provider.KindBadRequest, Provider: p.name, Model: model, Err: err}
+	return &provider.Error{Kind: provider.RequestKind(err), Provider: p.name, Model: model, Err: err}
 }
 
 // filteredStop reports the stop reasons of an answer cut by a filter.

@@ -177,6 +177,10 @@ func TestRequestTranslation(t *testing.T) {
 
 func TestRequestRefused(t *testing.T) {
 	user := []openai.ChatCompletionMessage{{Role: "user", Content: "x"}}
+	// What Converse cannot express is KindUnsupported (another provider may
+	// serve it); what is malformed is KindBadRequest.
+	unsupported := map[string]bool{"n > 1": true, "logprobs": true, "json_schema": true, "image link": true,
+		"legacy functions": true, "unknown part types": true}
 	for name, req := range map[string]openai.ChatCompletionRequest{
 		"n > 1":              {Model: "m", Messages: user, N: 2},
 		"logprobs":           {Model: "m", Messages: user, LogProbs: true},
@@ -197,13 +201,17 @@ func TestRequestRefused(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			rec := newRecorder(t, 200, nil, text(answerText))
 			p := rec.provider(t)
+			kind := provider.KindBadRequest
+			if unsupported[name] {
+				kind = provider.KindUnsupported
+			}
 			_, err := p.ChatCompletion(t.Context(), req)
 			var e *provider.Error
-			if !errors.As(err, &e) || e.Kind != provider.KindBadRequest || e.Model != "m" {
-				t.Fatalf("error = %v, want KindBadRequest naming m", err)
+			if !errors.As(err, &e) || e.Kind != kind || e.Model != "m" {
+				t.Fatalf("error = %v, want %v naming m", err, kind)
 			}
-			if _, err := p.ChatCompletionStream(t.Context(), req); !errors.As(err, &e) || e.Kind != provider.KindBadRequest {
-				t.Errorf("stream error = %v, want KindBadRequest", err)
+			if _, err := p.ChatCompletionStream(t.Context(), req); !errors.As(err, &e) || e.Kind != kind {
+				t.Errorf("stream error = %v, want %v", err, kind)
 			}
 			if rec.body != nil {
 				t.Errorf("a refused request went out: %s", rec.body)
@@ -546,8 +554,8 @@ func TestEmbeddings(t *testing.T) {
 	total := srv.Total()
 	_, err := p.Embeddings(t.Context(), openai.EmbeddingRequest{Model: "anthropic.claude-v2", Input: "x"})
 	var e *provider.Error
-	if !errors.As(err, &e) || e.Kind != provider.KindBadRequest || !errors.Is(err, errors.ErrUnsupported) || srv.Total() != total {
-		t.Errorf("embeddings of a chat model: %v, want KindBadRequest wrapping ErrUnsupported without a call", err)
+	if !errors.As(err, &e) || e.Kind != provider.KindUnsupported || !errors.Is(err, errors.ErrUnsupported) || srv.Total() != total {
+		t.Errorf("embeddings of a chat model: %v, want KindUnsupported wrapping ErrUnsupported without a call", err)
 	}
 	srv.SetFault("", providertest.RateLimited(0))
 	_, err = p.Embeddings(t.Context(), openai.EmbeddingRequest{Model: "cohere.embed-english-v3", Input: "x"})

@@ -30,13 +30,13 @@ type converse struct {
 func toConverse(req openai.ChatCompletionRequest) (*converse, error) {
 	switch {
 	case req.N > 1:
-		return nil, fmt.Errorf("bedrock: n = %d: Converse gives one answer per call", req.N)
+		return nil, fmt.Errorf("bedrock: n = %d: Converse gives one answer per call: %w", req.N, errors.ErrUnsupported)
 	case req.LogProbs || req.TopLogProbs > 0:
-		return nil, errors.New("bedrock: logprobs are not supported by Converse")
+		return nil, fmt.Errorf("bedrock: Converse has no logprobs: %w", errors.ErrUnsupported)
 	case len(req.Functions) > 0 || req.FunctionCall != nil:
-		return nil, errors.New("bedrock: legacy functions are not supported; use tools")
+		return nil, fmt.Errorf("bedrock: legacy functions (use tools): %w", errors.ErrUnsupported)
 	case req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != openai.ChatCompletionResponseFormatTypeText:
-		return nil, fmt.Errorf("bedrock: response_format %q is not supported by Converse", req.ResponseFormat.Type)
+		return nil, fmt.Errorf("bedrock: Converse has no response_format %q: %w", req.ResponseFormat.Type, errors.ErrUnsupported)
 	}
 	c := &converse{}
 	for i, m := range req.Messages {
@@ -94,7 +94,7 @@ func (c *converse) add(m openai.ChatCompletionMessage) error {
 		return nil
 	case openai.ChatMessageRoleAssistant:
 		if m.FunctionCall != nil {
-			return errors.New("legacy function_call is not supported; use tool_calls")
+			return fmt.Errorf("legacy function_call (use tool_calls): %w", errors.ErrUnsupported)
 		}
 		blocks, err := contentBlocks(m, false)
 		if err != nil {
@@ -184,7 +184,7 @@ func contentBlocks(m openai.ChatCompletionMessage, images bool) ([]types.Content
 			}
 			out = append(out, &types.ContentBlockMemberImage{Value: img})
 		default:
-			return nil, fmt.Errorf("part %d: content type %q is not supported", i, part.Type)
+			return nil, fmt.Errorf("part %d: content type %q: %w", i, part.Type, errors.ErrUnsupported)
 		}
 	}
 	return out, nil
@@ -199,7 +199,7 @@ var imageFormats = map[string]types.ImageFormat{
 func imageOf(u string) (types.ImageBlock, error) {
 	rest, ok := strings.CutPrefix(u, "data:")
 	if !ok {
-		return types.ImageBlock{}, errors.New("Converse takes images as bytes: give a base64 data URL, not a link")
+		return types.ImageBlock{}, fmt.Errorf("image links (Converse takes images as bytes: give a base64 data URL): %w", errors.ErrUnsupported)
 	}
 	meta, data, ok := strings.Cut(rest, ",")
 	media, enc, _ := strings.Cut(meta, ";")

@@ -14,7 +14,9 @@
 // tool_choice carry over; max_completion_tokens (else max_tokens),
 // temperature, top_p and stop go to inferenceConfig. What Converse cannot
 // express (n > 1, logprobs, response_format, legacy functions, image links)
-// fails with KindBadRequest before any call.
+// fails with KindUnsupported before any call, so that the router moves the
+// request to a deployment of another provider without holding it against
+// this one; a malformed request fails with KindBadRequest.
 //
 // Answers come back as OpenAI responses: stop reasons as finish reasons
 // (end_turn and stop_sequence "stop", max_tokens "length", tool_use

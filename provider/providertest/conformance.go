@@ -231,7 +231,7 @@ func (c *conformance) embeddings(t *testing.T) {
 	srv, p := c.setup(t)
 	if c.h.NoEmbeddings {
 		_, err := p.Embeddings(t.Context(), embeddingRequest())
-		checkError(t, "Embeddings", err, want{kind: provider.KindBadRequest, is: errors.ErrUnsupported})
+		checkError(t, "Embeddings", err, want{kind: provider.KindUnsupported, is: errors.ErrUnsupported})
 		if n := srv.Total(); n != 0 {
 			t.Errorf("Embeddings made %d upstream requests, want none", n)
 		}

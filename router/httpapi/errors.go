@@ -142,7 +142,7 @@ func exhaustedError(requested string, ex *router.ExhaustedError) *apiError {
 	q := strconv.Quote(requested)
 	if last := ex.Last(); last != nil {
 		switch last.Kind {
-		case provider.KindContextWindow, provider.KindContentPolicy, provider.KindBadRequest:
+		case provider.KindContextWindow, provider.KindContentPolicy, provider.KindBadRequest, provider.KindUnsupported:
 			return upstreamError(requested, last)
 		}
 	}
@@ -189,6 +189,11 @@ func upstreamError(requested string, pe *provider.Error) *apiError {
 			status = http.StatusBadRequest
 		}
 		return errorf(status, typeInvalidRequest, CodeInvalidRequest, "model "+q+" refused the request as invalid")
+	case provider.KindUnsupported:
+		// Which provider refused, and why, would tell what the name
+		// resolves to: say only that no deployment can express it.
+		return errorf(http.StatusBadRequest, typeInvalidRequest, CodeInvalidRequest,
+			"no deployment of model "+q+" supports this request (a parameter or content its providers' APIs lack, such as n > 1, logprobs or response_format)")
 	case provider.KindCanceled:
 		return errorf(499, typeAPI, CodeInternal, "request canceled")
 	}

@@ -594,3 +594,24 @@ func TestCooldownRetryAfter(t *testing.T) {
 		t.Error("a deployment was called inside its cooldown")
 	}
 }
+
+// A request no deployment's API can express (every one refused it as
+// KindUnsupported, without a call) is the client's: 400 invalid_request in
+// OpenAI's shape, naming the requested name and nothing it resolves to.
+func TestUnsupportedRequest(t *testing.T) {
+	fx := newFixture(t)
+	fx.f1.SetDefault(providertest.Reply{Kind: provider.KindUnsupported})
+	code, out := fx.do(t, "POST", "/v1/chat/completions", fx.keyAll, chatBody("alias-1"))
+	var e errorBody
+	if err := json.Unmarshal([]byte(out), &e); err != nil {
+		t.Fatalf("body is not JSON: %v: %s", err, out)
+	}
+	if code != 400 || e.Error.Type != "invalid_request_error" || e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, `"alias-1"`) {
+		t.Errorf("%d %s; want 400 invalid_request naming alias-1", code, out)
+	}
+	for _, leak := range []string{"model-group-1", "gpt-4o", "d1"} {
+		if strings.Contains(e.Error.Message, leak) {
+			t.Errorf("message %q names %q", e.Error.Message, leak)
+		}
+	}
+}
