@@ -131,16 +131,18 @@ func (w *Window) roll(minute int64) {
 }
 
 // Admit counts one request at now (Unix nanoseconds) when it fits rpm and
-// tpm (0: none) and reports whether it did, as Limiter.Admit.
+// tpm (0: none) and reports whether it did, as Limiter.Admit. The window
+// is weighed in milliseconds and compared in integers, scaled by
+// MinuteMillis: no rounding decides a request at the limit.
 func (w *Window) Admit(now, rpm, tpm int64) Admission {
-	minute, prevWeight := SlidingMinute(now)
+	minute, rem := SlidingMinute(now)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.roll(minute)
-	if rpm > 0 && float64(w.req[0])*prevWeight+float64(w.req[1])+1 > float64(rpm) {
+	if rpm > 0 && w.req[0]*rem+(w.req[1]+1)*MinuteMillis > rpm*MinuteMillis {
 		return OverRPM
 	}
-	if tpm > 0 && float64(w.tok[0])*prevWeight+float64(w.tok[1])+1 > float64(tpm) {
+	if tpm > 0 && w.tok[0]*rem+(w.tok[1]+1)*MinuteMillis > tpm*MinuteMillis {
 		return OverTPM
 	}
 	w.req[1]++
@@ -158,14 +160,20 @@ func (w *Window) AddTokens(now, tokens int64) {
 	w.mu.Unlock()
 }
 
+// MinuteMillis is the milliseconds of a minute: the scale of
+// SlidingMinute's weight.
+const MinuteMillis = 60_000
+
 // SlidingMinute returns the Unix minute of now (Unix nanoseconds) and the
-// weight of the previous minute's count in a sliding one-minute window at
-// now: 1 minus the elapsed fraction of the current minute.
-func SlidingMinute(now int64) (minute int64, prevWeight float64) {
+// milliseconds of the sliding one-minute window up to now that fall in the
+// previous minute (MinuteMillis minus the milliseconds elapsed in the
+// current one, from 1 to MinuteMillis): the previous minute's count
+// weighs rem/MinuteMillis.
+func SlidingMinute(now int64) (minute, rem int64) {
 	const m = int64(time.Minute)
 	minute = now / m
 	if now < 0 && now%m != 0 {
 		minute--
 	}
-	return minute, 1 - float64(now-minute*m)/float64(m)
+	return minute, MinuteMillis - (now-minute*m)/int64(time.Millisecond)
 }

@@ -19,20 +19,20 @@
 //     a replica that starts, or reconnects after an outage, reads the
 //     cooldowns in force.
 //   - rpm and tpm limits of deployments (Routing): counted per deployment
-//     in fixed one-minute windows aligned to the Unix minute, the same
-//     windows on every replica (a limit of N rpm admits N requests per
-//     calendar minute across the fleet). Admission is one Lua script, so
+//     in a sliding window of one minute over Unix minutes, the same on
+//     every replica: the previous minute's count weighed by the part of it
+//     still in the window, plus the current minute's (a limit of N rpm
+//     admits N requests in any minute across the fleet, with no burst of
+//     2N at the turn of a minute). Admission is one Lua script, so
 //     one round trip, made only for deployments that have a limit; token
 //     counts are added after the answer, queued and sent in pipelined
 //     batches off the request path, so a tpm limit can be passed by the
 //     answers in flight when it is reached.
 //   - rpm_limit and tpm_limit of keys (KeyLimits, an access.Limiter):
-//     counted per key in a sliding window of one minute (the previous
-//     Unix minute's count weighed by the part of it still in the window,
-//     plus the current minute's; see access.Limiter), one Lua script per
-//     request of a key with a limit, tokens queued and batched as above.
-//     While Redis is down each replica holds a key to its limit by its own
-//     count.
+//     counted per key in the same sliding window (see access.Limiter), by
+//     the same Lua script, one per request of a key with a limit, tokens
+//     queued and batched as above. While Redis is down each replica holds
+//     a key to its limit by its own count.
 //   - The alias registry (AliasStore, an alias.RowStore, with
 //     FollowAliases): aliases live in a Redis hash; a write on one replica
 //     is announced on a pub/sub channel and every other replica reloads

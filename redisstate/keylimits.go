@@ -11,22 +11,24 @@ import (
 )
 
 // slidingAdmitScript counts one request in a sliding one-minute window
-// (see access.Limiter) when it fits the limits. KEYS: the request counters
+// (see access.Limiter and router.SharedState: the same semantics) when it
+// fits the limits; Routing and KeyLimits both run it. KEYS: the request counters
 // of the current and the previous minute, then the token counters of the
 // current and the previous minute; ARGV: rpm limit, tpm limit (0: none),
 // the tokens the request is taken to add to the tpm check, the previous
-// minute's weight (1 minus the elapsed fraction of the current minute),
-// the counters' TTL in ms. It returns 0 when admitted (and counted), 1
+// minute's weight in 60000ths (access.SlidingMinute), the counters' TTL in
+// ms. Counts are compared scaled by 60000, so exactly. It returns 0 when admitted (and counted), 1
 // when over rpm, 2 when over tpm.
 var slidingAdmitScript = redis.NewScript(`
 local rpm, tpm, tok, w = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local function count(cur, prev)
-  return tonumber(redis.call('GET', prev) or '0') * w + tonumber(redis.call('GET', cur) or '0')
+local v = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+local function count(i)
+  return tonumber(v[i + 1] or '0') * w + tonumber(v[i] or '0') * 60000
 end
-if rpm > 0 and count(KEYS[1], KEYS[2]) + 1 > rpm then
+if rpm > 0 and count(1) + 60000 > rpm * 60000 then
   return 1
 end
-if tpm > 0 and count(KEYS[3], KEYS[4]) + tok > tpm then
+if tpm > 0 and count(3) + tok * 60000 > tpm * 60000 then
   return 2
 end
 if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
@@ -70,7 +72,7 @@ func (l *KeyLimits) Admit(ctx context.Context, keyID string, now time.Time, rpm,
 	n, err := slidingAdmitScript.Run(ctx, l.c.rdb, []string{
 		l.counterKey(keyID, "rpm", minute), l.counterKey(keyID, "rpm", minute-1),
 		l.counterKey(keyID, "tpm", minute), l.counterKey(keyID, "tpm", minute-1),
-	}, rpm, tpm, 1, strconv.FormatFloat(w, 'f', 6, 64), counterTTL.Milliseconds()).Int()
+	}, rpm, tpm, 1, w, counterTTL.Milliseconds()).Int()
 	if l.c.check(err) != nil {
 		return l.local.Admit(ctx, keyID, now, rpm, tpm)
 	}
@@ -86,12 +88,5 @@ func (l *KeyLimits) Admit(ctx context.Context, keyID string, now time.Time, rpm,
 func (l *KeyLimits) AddTokens(keyID string, now time.Time, tokens int64) {
 	l.local.AddTokens(keyID, now, tokens)
 	minute, _ := access.SlidingMinute(now.UnixNano())
-	q := &l.c.queue
-	q.mu.Lock()
-	if q.tokens == nil {
-		q.tokens = map[string]int64{}
-	}
-	q.tokens[l.counterKey(keyID, "tpm", minute)] += tokens
-	q.mu.Unlock()
-	q.signal()
+	l.c.queueTokens(l.counterKey(keyID, "tpm", minute), tokens)
 }

@@ -36,6 +36,18 @@ func (q *writeQueue) signal() {
 	}
 }
 
+// queueTokens adds n to the token counter k with the next batch.
+func (c *Client) queueTokens(k string, n int64) {
+	q := &c.queue
+	q.mu.Lock()
+	if q.tokens == nil {
+		q.tokens = map[string]int64{}
+	}
+	q.tokens[k] += n
+	q.mu.Unlock()
+	q.signal()
+}
+
 // take empties the queue.
 func (q *writeQueue) take() (tokens map[string]int64, cools []cooldown) {
 	q.mu.Lock()

@@ -373,19 +373,19 @@ func TestOneRoundTripPerRequest(t *testing.T) {
 			delta[cmd] = d
 		}
 	}
-	// One script per request to the limited deployment (GET and INCR run
-	// inside it), then the batched token counts: at most one INCRBY and
+	// One script per request to the limited deployment (one MGET of the
+	// sliding window's counters and INCR run inside it), then the batched token counts: at most one INCRBY and
 	// PEXPIRE per answer, sent by the writer goroutine. Nothing for the
 	// plain group.
-	if delta["evalsha"] != n || delta["get"] != n || delta["incr"] != n {
-		t.Errorf("commands for %d requests: %v; want %d EVALSHA (with its GET and INCR)", n, delta, n)
+	if delta["evalsha"] != n || delta["mget"] != n || delta["incr"] != n {
+		t.Errorf("commands for %d requests: %v; want %d EVALSHA (with its MGET and INCR)", n, delta, n)
 	}
 	if delta["incrby"] > n || delta["pexpire"] > n {
 		t.Errorf("token counts: %v; want at most one INCRBY and PEXPIRE per answer", delta)
 	}
 	for cmd := range delta {
 		switch cmd {
-		case "evalsha", "get", "incr", "incrby", "pexpire":
+		case "evalsha", "mget", "incr", "incrby", "pexpire":
 		default:
 			t.Errorf("unexpected command %s (%d calls) on the request path", cmd, delta[cmd])
 		}

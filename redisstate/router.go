@@ -6,8 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/router"
 )
 
@@ -17,24 +16,6 @@ const (
 	kindAliases  = "aliases"
 	kindAccess   = "access"
 )
-
-// admitScript counts one request in a deployment's minute window when it
-// fits the limits. KEYS: the rpm and tpm counters; ARGV: rpm limit, tpm
-// limit (0: none), the request's estimated tokens, the counters' TTL in ms.
-// It returns 1 when admitted (and counted), 0 when refused.
-var admitScript = redis.NewScript(`
-local rpm, tpm, tok = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-if tpm > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') + tok > tpm then
-  return 0
-end
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-if rpm > 0 and n > rpm then
-  redis.call('DECR', KEYS[1])
-  return 0
-end
-return 1
-`)
 
 // cooldownScript records a cooldown end (Unix ms) for a deployment unless a
 // later one is recorded. KEYS: the cooldowns hash; ARGV: ID, end.
@@ -47,9 +28,11 @@ return 0
 // Routing is the router.SharedState of a Client: pass it to router.New
 // with router.WithSharedState.
 //
+// Limits count in a sliding window of one minute (see router.SharedState).
 // Keys: PREFIX:{ID}:rpm:MINUTE and PREFIX:{ID}:tpm:MINUTE count a
 // deployment's requests and tokens in a Unix minute (the ID in braces keeps
-// both on one Redis Cluster slot) and expire two minutes after; the hash
+// them on one Redis Cluster slot) and expire three minutes after they are
+// made (the previous minute's count is read through the current one); the hash
 // PREFIX:cooldowns maps deployment IDs to cooldown ends in Unix
 // milliseconds, and each new cooldown is announced on PREFIX:events.
 type Routing struct{ c *Client }
@@ -63,33 +46,29 @@ func (r *Routing) counterKey(id, what string, minute int64) string {
 	return r.c.prefix + ":{" + id + "}:" + what + ":" + strconv.FormatInt(minute, 10)
 }
 
-// Admit implements router.SharedState in one round trip (a Lua script).
+// Admit implements router.SharedState in one round trip (a Lua script,
+// the one KeyLimits runs).
 // While Redis is down it returns ErrUnavailable at once.
-func (r *Routing) Admit(ctx context.Context, id string, minute int64, rpm, tpm, tokens int) (bool, error) {
+func (r *Routing) Admit(ctx context.Context, id string, now time.Time, rpm, tpm, tokens int) (bool, error) {
 	if r.c.down.Load() {
 		return false, ErrUnavailable
 	}
-	n, err := admitScript.Run(ctx, r.c.rdb,
-		[]string{r.counterKey(id, "rpm", minute), r.counterKey(id, "tpm", minute)},
-		rpm, tpm, tokens, counterTTL.Milliseconds()).Int()
+	minute, w := access.SlidingMinute(now.UnixNano())
+	n, err := slidingAdmitScript.Run(ctx, r.c.rdb, []string{
+		r.counterKey(id, "rpm", minute), r.counterKey(id, "rpm", minute-1),
+		r.counterKey(id, "tpm", minute), r.counterKey(id, "tpm", minute-1),
+	}, rpm, tpm, tokens, w, counterTTL.Milliseconds()).Int()
 	if err := r.c.check(err); err != nil {
 		return false, err
 	}
-	return n == 1, nil
+	return n == 0, nil
 }
 
 // AddTokens implements router.SharedState: the count is queued and sent
 // with the next batch.
-func (r *Routing) AddTokens(id string, minute int64, tokens int) {
-	k := r.counterKey(id, "tpm", minute)
-	q := &r.c.queue
-	q.mu.Lock()
-	if q.tokens == nil {
-		q.tokens = map[string]int64{}
-	}
-	q.tokens[k] += int64(tokens)
-	q.mu.Unlock()
-	q.signal()
+func (r *Routing) AddTokens(id string, now time.Time, tokens int) {
+	minute, _ := access.SlidingMinute(now.UnixNano())
+	r.c.queueTokens(r.counterKey(id, "tpm", minute), int64(tokens))
 }
 
 // Cooldown implements router.SharedState: the cooldown is queued, then

@@ -115,7 +115,8 @@ func (c *Candidates) InFlight(i int) int64 { return c.tier.deps[i].st.inflight.L
 // success.
 func (c *Candidates) Latency(i int) time.Duration { return c.tier.deps[i].st.latency() }
 
-// Usage returns the requests and tokens deployment i served this minute.
+// Usage returns the requests and tokens deployment i served in the
+// sliding minute up to now (see SharedState), as its limits count them.
 func (c *Candidates) Usage(i int) (rpm, tpm int64) { return c.tier.deps[i].st.usage(c.now) }
 
 // Uint64 returns a pseudo-random number from the Router's seeded source.

@@ -50,8 +50,10 @@ type Deployment struct {
 	// the weighted strategies. Zero: 1. Negative is invalid.
 	Weight float64
 
-	// RPM and TPM are requests and tokens per minute this deployment accepts;
-	// at the limit it is not a candidate until the minute turns. Zero: no limit.
+	// RPM and TPM are requests and tokens per minute this deployment accepts,
+	// counted in a sliding one-minute window (see SharedState); at the limit
+	// it is not a candidate until enough of its count slides out of the
+	// window. Zero: no limit.
 	RPM, TPM int
 
 	// MaxParallel is the most requests in flight at once. Zero: no limit.

@@ -24,7 +24,10 @@
 //  2. The candidates are the group's deployments that are not cooling down,
 //     unhealthy, at an rpm/tpm/parallel limit, missing the request's tags or
 //     too small for its prompt; only the best order tier with candidates
-//     counts.
+//     counts. rpm and tpm count in a sliding window of one minute (the
+//     previous Unix minute's count weighed by the part of it still in the
+//     window, plus the current minute's; see SharedState), here and across
+//     replicas alike.
 //  3. The Strategy picks one (weighted random by default).
 //  4. The provider is called with the deployment's upstream model and its
 //     timeout; any error is classified (provider.Kind).

@@ -541,7 +541,8 @@ func (q *request) acquire(d *dep, now int64) (probe, ok bool) {
 		// Count the request now, so the limit holds under concurrency;
 		// deployments without a limit count it when it ends.
 		st.roll(now)
-		if n := st.rpm.Add(1); n > int64(d.RPM) {
+		st.rpm.Add(1)
+		if n, _ := st.usage(now); n > int64(d.RPM) {
 			st.rpm.Add(-1)
 			st.inflight.Add(-1)
 			st.release(probe)

@@ -356,8 +356,20 @@ func TestLimits(t *testing.T) {
 		for _, want := range []string{"a", "a", "a", "b", "b"} {
 			mustServe(t, r, "g", want)
 		}
+		// A sliding window: when the minute turns, the previous one still
+		// weighs fully; a third of the way in, 3×2/3 = 2 of its requests
+		// count; in the next minute, the one served then.
 		time.Sleep(time.Minute)
-		mustServe(t, r, "g", "a")
+		mustServe(t, r, "g", "b")
+		time.Sleep(20 * time.Second)
+		for _, want := range []string{"a", "b"} {
+			mustServe(t, r, "g", want)
+		}
+		time.Sleep(40 * time.Second)
+		for _, want := range []string{"a", "a", "b"} {
+			mustServe(t, r, "g", want)
+		}
+		time.Sleep(2 * time.Minute) // both minutes out of the window
 
 		// Parallel limit.
 		a.RPM, a.MaxParallel = 0, 1
@@ -370,7 +382,7 @@ func TestLimits(t *testing.T) {
 		synctest.Wait()
 		mustServe(t, r, "g", "b")
 		<-done
-		if s := stateOf(t, r, "a"); s.RPM != 2 || s.TPM != 30 || s.InFlight != 0 {
+		if s := stateOf(t, r, "a"); s.RPM != 1 || s.TPM != 15 || s.InFlight != 0 { // the windows before have slid out
 			t.Errorf("usage %+v", s)
 		}
 	})

@@ -15,12 +15,16 @@ import (
 // each Router keeps all of its state in memory and shares nothing.
 // Package redisstate implements it on Redis.
 //
-// Limits count in fixed one-minute windows aligned to the Unix minute
-// (minute = Unix seconds / 60), the same windows on every replica and the
-// same semantics as a single Router's own counters and as LiteLLM's
-// per-minute usage keys: a deployment with an rpm of N admits at most N
-// requests per calendar minute across the fleet, and its count starts over
-// when the minute turns.
+// Limits count in a sliding window of one minute, by the standard
+// two-counter approximation over Unix minutes (minute = Unix seconds /
+// 60, the same on every replica): with p the count of the previous minute,
+// c the count of the current one and f the elapsed fraction of the current
+// one, the window holds p×(1−f) + c. A deployment with an rpm of N admits
+// a request while the window holds at most N−1, so N in any minute (give
+// or take the approximation) across the fleet, with no burst of 2N
+// around the turn of a minute as fixed windows allow. A single Router's
+// own counters count the same way; package access counts keys' limits
+// the same way too.
 //
 // The Router calls Admit on the request path, only for deployments with an
 // rpm or tpm limit, once per attempt; the other methods must not block.
@@ -28,17 +32,16 @@ import (
 // its own counters alone, logs a warning, and goes on: an outage of the
 // shared store never fails a request the Router could serve alone.
 type SharedState interface {
-	// Admit counts one request against deployment id's limits in the
-	// given minute and reports whether it is within them: at most rpm
-	// requests (0: no rpm limit) and, counting tokens more (the request's
-	// estimated prompt), at most tpm tokens (0: no tpm limit). A refused
-	// request is not counted.
-	Admit(ctx context.Context, id string, minute int64, rpm, tpm, tokens int) (bool, error)
+	// Admit counts one request against deployment id's limits at now,
+	// in the sliding minute up to now, and reports whether it is within
+	// them: with it, at most rpm requests (0: no rpm limit) and, counting
+	// tokens more (the request's estimated prompt), at most tpm tokens
+	// (0: no tpm limit). A refused request is not counted.
+	Admit(ctx context.Context, id string, now time.Time, rpm, tpm, tokens int) (bool, error)
 
 	// AddTokens adds the tokens an answered request of deployment id used
-	// in the given minute. It must not block (queue, and send in the
-	// background).
-	AddTokens(id string, minute int64, tokens int)
+	// at now. It must not block (queue, and send in the background).
+	AddTokens(id string, now time.Time, tokens int)
 
 	// Cooldown tells every replica that deployment id sits out until
 	// until. It must not block.
@@ -91,7 +94,7 @@ func (r *Router) adoptCooldown(id string, until time.Time) {
 // already admitted. On failure it admits, warning once per outage.
 func (r *Router) admitShared(ctx context.Context, d *dep, now int64, tokens int) bool {
 	sh := r.shared
-	ok, err := sh.s.Admit(ctx, d.ID, now/int64(time.Minute), d.RPM, d.TPM, tokens)
+	ok, err := sh.s.Admit(ctx, d.ID, time.Unix(0, now), d.RPM, d.TPM, tokens)
 	if err != nil {
 		if ctx.Err() == nil && !sh.degraded.Swap(true) {
 			r.log.LogAttrs(ctx, slog.LevelWarn, "router: shared state unavailable; limiting by this replica's counters alone",
@@ -116,7 +119,7 @@ func (r *Router) shareCooldown(d *dep, until int64) {
 // deployments with a tpm limit. r.shared is not nil.
 func (r *Router) shareTokens(d *dep, now int64, tokens int) {
 	if d.TPM > 0 && tokens > 0 {
-		r.shared.s.AddTokens(d.ID, now/int64(time.Minute), tokens)
+		r.shared.s.AddTokens(d.ID, time.Unix(0, now), tokens)
 	}
 }
 

@@ -29,14 +29,14 @@ type fakeShared struct {
 	canceled  bool
 }
 
-func (f *fakeShared) Admit(ctx context.Context, id string, minute int64, rpm, tpm, tokens int) (bool, error) {
+func (f *fakeShared) Admit(ctx context.Context, id string, now time.Time, rpm, tpm, tokens int) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.admits = append(f.admits, id)
 	return f.admit, f.err
 }
 
-func (f *fakeShared) AddTokens(id string, minute int64, tokens int) {
+func (f *fakeShared) AddTokens(id string, now time.Time, tokens int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.tokens == nil {

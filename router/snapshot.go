@@ -69,7 +69,7 @@ type DeploymentState struct {
 	LastFailure    time.Time
 	LastKind       provider.Kind // kind of the last counted failure
 	Latency        time.Duration // moving average; 0 before the first success
-	RPM, TPM       int64         // used this minute
+	RPM, TPM       int64         // used in the sliding minute up to now (see SharedState)
 	ProbedAt       time.Time     // last active probe; zero if none
 	ProbeKind      provider.Kind // the failed probe's kind, when unhealthy
 }

@@ -22,8 +22,11 @@ type state struct {
 	_        [64]byte
 	inflight atomic.Int64
 	minute   atomic.Int64 // Unix minute the usage counters belong to
-	rpm      atomic.Int64 // requests this minute
-	tpm      atomic.Int64 // tokens this minute
+	rpm      atomic.Int64 // requests in that minute
+	tpm      atomic.Int64 // tokens in that minute
+	prevRPM  atomic.Int64 // requests in the minute before it
+	prevTPM  atomic.Int64 // tokens in the minute before it
+	staleAt  atomic.Int64 // when the counts all leave the window: the end of minute+1
 	_        [64]byte
 
 	// Passive circuit (cooldowns).
@@ -224,21 +227,81 @@ func (s *state) latency() time.Duration {
 	return time.Duration(math.Float64frombits(s.ewma.Load()))
 }
 
-// usage returns the requests and tokens used in the minute of now.
+// usage returns the requests and tokens used in the sliding minute up to
+// now (see SharedState): the previous Unix minute's counts weighed by the
+// part of it still in the window (in milliseconds), rounded up, plus the
+// current minute's; so a count is at a whole limit exactly when the
+// window's is past one less.
 func (s *state) usage(now int64) (rpm, tpm int64) {
-	if s.minute.Load() != now/int64(time.Minute) {
-		return 0, 0
+	if now < s.staleAt.Load() { // else (inlined) no count is in the window
+		rpm, tpm = s.windowUsage(now)
 	}
-	return s.rpm.Load(), s.tpm.Load()
+	return
 }
 
-// roll starts a new minute window if now is past the current one.
-func (s *state) roll(now int64) {
-	m := now / int64(time.Minute)
-	if cur := s.minute.Load(); cur != m && s.minute.CompareAndSwap(cur, m) {
-		s.rpm.Store(0)
-		s.tpm.Store(0)
+// windowUsage is usage for counts of this minute or the one before.
+func (s *state) windowUsage(now int64) (rpm, tpm int64) {
+	m, rem := slidingMinute(now)
+	switch s.minute.Load() {
+	case m:
+		return s.rpm.Load() + weigh(s.prevRPM.Load(), rem), s.tpm.Load() + weigh(s.prevTPM.Load(), rem)
+	case m - 1: // not rolled yet: the counts are the previous minute's
+		return weigh(s.rpm.Load(), rem), weigh(s.tpm.Load(), rem)
 	}
+	return 0, 0
+}
+
+// minuteMillis is the scale of slidingMinute's weight.
+const minuteMillis = 60_000
+
+// weigh returns n×rem/minuteMillis rounded up.
+func weigh(n, rem int64) int64 {
+	if n == 0 {
+		return 0
+	}
+	return (n*rem + minuteMillis - 1) / minuteMillis
+}
+
+// slidingMinute returns the Unix minute of now and the milliseconds of the
+// sliding one-minute window up to now that fall in the previous minute
+// (from 1 to minuteMillis): the previous minute's count weighs
+// rem/minuteMillis. Package access's SlidingMinute is the same rule.
+func slidingMinute(now int64) (minute, rem int64) {
+	const m = int64(time.Minute)
+	minute = now / m
+	if now < 0 && now%m != 0 {
+		minute--
+	}
+	return minute, minuteMillis - (now-minute*m)/int64(time.Millisecond)
+}
+
+// roll starts a new minute if now is past the current one: the current
+// counts become the previous minute's when it is the one before, else
+// both start from 0. A count added by a request racing the turn may land
+// in either minute.
+func (s *state) roll(now int64) {
+	if s.minute.Load() != now/int64(time.Minute) { // inlined: the minute has not turned
+		s.turn(now)
+	}
+}
+
+// turn is roll when the minute may have turned.
+func (s *state) turn(now int64) {
+	m, _ := slidingMinute(now)
+	cur := s.minute.Load()
+	if cur == m || !s.minute.CompareAndSwap(cur, m) {
+		return
+	}
+	s.staleAt.Store((m + 2) * int64(time.Minute))
+	if m == cur+1 {
+		s.prevRPM.Store(s.rpm.Swap(0))
+		s.prevTPM.Store(s.tpm.Swap(0))
+		return
+	}
+	s.prevRPM.Store(0)
+	s.prevTPM.Store(0)
+	s.rpm.Store(0)
+	s.tpm.Store(0)
 }
 
 // addUsage counts a finished attempt: the request itself unless it was

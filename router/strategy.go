@@ -204,8 +204,8 @@ func (s LowestLatency) Pick(c *Candidates) int {
 	return best
 }
 
-// UsageBased picks the deployment with the most rpm/tpm headroom this
-// minute: the lowest share used of its tightest limit, then the fewest
+// UsageBased picks the deployment with the most rpm/tpm headroom in the
+// sliding minute up to now: the lowest share used of its tightest limit, then the fewest
 // tokens used, ties broken at random (LiteLLM's usage-based-routing).
 // Deployments without limits have all their headroom.
 type UsageBased struct{}

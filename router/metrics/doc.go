@@ -18,8 +18,8 @@
 //
 //	modelroute_deployment_in_flight{group,deployment}
 //	modelroute_deployment_up{group,deployment}            1 when in rotation, 0 when cooling down, probing or unhealthy
-//	modelroute_deployment_rpm{group,deployment}           requests this minute
-//	modelroute_deployment_tpm{group,deployment}           tokens this minute
+//	modelroute_deployment_rpm{group,deployment}           requests in the sliding minute
+//	modelroute_deployment_tpm{group,deployment}           tokens in the sliding minute
 //
 // # Cardinality
 //

@@ -8,7 +8,7 @@ import (
 
 // StateCollector reports a Router's live per-deployment state, read from
 // Router.Snapshot at each scrape: requests in flight, whether the
-// deployment is in rotation, and its rpm and tpm this minute. Register it
+// deployment is in rotation, and its rpm and tpm in the sliding minute up to now. Register it
 // beside a Collector.
 type StateCollector struct {
 	rt                     *router.Router
@@ -24,8 +24,8 @@ func NewStateCollector(rt *router.Router) *StateCollector {
 		rt:       rt,
 		inflight: prometheus.NewDesc("modelroute_deployment_in_flight", "Requests the deployment is serving now.", dl, nil),
 		up:       prometheus.NewDesc("modelroute_deployment_up", "1 when the deployment is in rotation, 0 when it is cooling down, probing or unhealthy.", dl, nil),
-		rpm:      prometheus.NewDesc("modelroute_deployment_rpm", "Requests the deployment served this minute.", dl, nil),
-		tpm:      prometheus.NewDesc("modelroute_deployment_tpm", "Tokens the deployment served this minute.", dl, nil),
+		rpm:      prometheus.NewDesc("modelroute_deployment_rpm", "Requests the deployment served in the sliding minute up to now.", dl, nil),
+		tpm:      prometheus.NewDesc("modelroute_deployment_tpm", "Tokens the deployment served in the sliding minute up to now.", dl, nil),
 	}
 }
 
