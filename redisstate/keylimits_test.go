@@ -97,3 +97,29 @@ func TestKeyLimitsOutage(t *testing.T) {
 		t.Errorf("admitted on A and B after the outage: %v, want 3 in all", got)
 	}
 }
+
+// A request of a key with a limit costs one round trip: one script (an
+// MGET of the window's counters and an INCR inside it); tokens go in
+// batches off the request path.
+func TestKeyLimitsOneRoundTrip(t *testing.T) {
+	srv := redistest.Start(t)
+	ac, _ := keyReplica(t, srv, nil, access.Key{ID: "k", RPMLimit: 1 << 30, TPMLimit: 1 << 30})
+	ctx := access.NewContext(context.Background(), "k")
+	if err := ac.Allow(ctx, "m", nil); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	before := commandCalls(t, srv)
+	const n = 50
+	for range n {
+		if err := ac.Allow(ctx, "m", nil); err != nil {
+			t.Fatal(err)
+		}
+		ac.RecordTokens("k", 10)
+	}
+	time.Sleep(50 * time.Millisecond)
+	delta := commandsSince(t, srv, before)
+	if delta["evalsha"] != n || delta["mget"] != n || delta["incr"] != n || delta["incrby"] > n {
+		t.Errorf("commands for %d requests: %v; want %d EVALSHA (with its MGET and INCR), at most one INCRBY per answer", n, delta, n)
+	}
+	onlyCommands(t, delta, "evalsha", "mget", "incr", "incrby", "pexpire")
+}
