@@ -69,15 +69,18 @@ func WithLimiter(l Limiter) Option { return func(o *options) { o.limiter = l } }
 
 // MemoryLimiter is the in-process Limiter. The zero value is ready to use;
 // it is safe for concurrent use, and allocation-free once a key has been
-// counted. It keeps one small window per key it has counted.
+// counted. It keeps one small window per key counted in the last two
+// minutes: the others are dropped as new keys come (amortized, when the
+// map has doubled since the last sweep).
 type MemoryLimiter struct {
-	mu sync.RWMutex
-	m  map[string]*Window
+	mu      sync.RWMutex
+	m       map[string]*Window
+	sweepAt int // sweep when the map reaches this size
 }
 
 var _ Limiter = (*MemoryLimiter)(nil)
 
-func (l *MemoryLimiter) window(keyID string) *Window {
+func (l *MemoryLimiter) window(keyID string, now int64) *Window {
 	l.mu.RLock()
 	w := l.m[keyID]
 	l.mu.RUnlock()
@@ -90,20 +93,40 @@ func (l *MemoryLimiter) window(keyID string) *Window {
 		if l.m == nil {
 			l.m = map[string]*Window{}
 		}
+		if len(l.m) >= l.sweepAt {
+			l.sweep(now)
+		}
 		w = &Window{}
 		l.m[keyID] = w
 	}
 	return w
 }
 
+// sweep drops the windows that hold no count in the window at now, and
+// sets the size of the next sweep. l.mu is held. (A request that found
+// its key's idle window just before may count in the dropped one: at
+// most one request per such race goes uncounted.)
+func (l *MemoryLimiter) sweep(now int64) {
+	minute, _ := SlidingMinute(now)
+	for id, w := range l.m {
+		w.mu.Lock()
+		stale := w.minute < minute-1
+		w.mu.Unlock()
+		if stale {
+			delete(l.m, id)
+		}
+	}
+	l.sweepAt = max(2*len(l.m), 64)
+}
+
 // Admit implements Limiter.
 func (l *MemoryLimiter) Admit(_ context.Context, keyID string, now time.Time, rpm, tpm int64) (Admission, error) {
-	return l.window(keyID).Admit(now.UnixNano(), rpm, tpm), nil
+	return l.window(keyID, now.UnixNano()).Admit(now.UnixNano(), rpm, tpm), nil
 }
 
 // AddTokens implements Limiter.
 func (l *MemoryLimiter) AddTokens(keyID string, now time.Time, tokens int64) {
-	l.window(keyID).AddTokens(now.UnixNano(), tokens)
+	l.window(keyID, now.UnixNano()).AddTokens(now.UnixNano(), tokens)
 }
 
 // Window is one sliding-window counter of requests and tokens (see

@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -171,5 +172,28 @@ func BenchmarkAllowLimited(b *testing.B) {
 		if err := c.Allow(ctx, "m", nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Windows of keys not counted for two minutes are dropped as new keys
+// come; the others are kept.
+func TestMemoryLimiterSweeps(t *testing.T) {
+	var l MemoryLimiter
+	ctx := context.Background()
+	for i := range 100 {
+		l.Admit(ctx, "old-"+strconv.Itoa(i), t0, 1, 0)
+	}
+	l.Admit(ctx, "kept", t0.Add(2*time.Minute), 1, 0)
+	for i := range 200 {
+		l.Admit(ctx, "new-"+strconv.Itoa(i), t0.Add(3*time.Minute), 1, 0)
+	}
+	l.mu.RLock()
+	n, kept := len(l.m), l.m["kept"]
+	l.mu.RUnlock()
+	if n != 201 || kept == nil {
+		t.Errorf("after the sweep: %d windows (kept: %v), want 201: the new ones and kept", n, kept != nil)
+	}
+	if a, _ := l.Admit(ctx, "kept", t0.Add(3*time.Minute), 1, 0); a != OverRPM {
+		t.Errorf("kept's window lost its count: %v", a)
 	}
 }
