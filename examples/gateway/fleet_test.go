@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/modelroute/modelroute/provider/providertest"
-	"github.com/modelroute/modelroute/redisstate/redistest"
+	"github.com/modelroute/modelroute/router/redisstate/redistest"
 )
 
 // fleetConfig: a group whose first deployment fails, and a group whose

@@ -34,9 +34,9 @@ import (
 
 	"github.com/modelroute/modelroute/router/gateway"
 	"github.com/modelroute/modelroute/router/litellm"
-	"github.com/modelroute/modelroute/sqlstore"
-	"github.com/modelroute/modelroute/sqlstore/postgres"
-	"github.com/modelroute/modelroute/sqlstore/sqlite"
+	"github.com/modelroute/modelroute/router/sqlstore"
+	"github.com/modelroute/modelroute/router/sqlstore/postgres"
+	"github.com/modelroute/modelroute/router/sqlstore/sqlite"
 )
 
 func main() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelroute/modelroute/sqlstore/sqltest"
+	"github.com/modelroute/modelroute/router/sqlstore/sqltest"
 )
 
 // The reliability scenarios at CI size; the tool runs the long versions

@@ -15,7 +15,7 @@ import (
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/router/gateway"
-	"github.com/modelroute/modelroute/sqlstore/sqlite"
+	"github.com/modelroute/modelroute/router/sqlstore/sqlite"
 )
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.

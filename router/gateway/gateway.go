@@ -22,11 +22,11 @@ import (
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/provider"
-	"github.com/modelroute/modelroute/redisstate"
 	"github.com/modelroute/modelroute/router"
 	"github.com/modelroute/modelroute/router/httpapi"
 	"github.com/modelroute/modelroute/router/litellm"
 	"github.com/modelroute/modelroute/router/metrics"
+	"github.com/modelroute/modelroute/router/redisstate"
 )
 
 // Gateway is modelroute's parts wired into one service over a LiteLLM

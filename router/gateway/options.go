@@ -9,7 +9,7 @@ import (
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/router"
 	"github.com/modelroute/modelroute/router/litellm"
-	"github.com/modelroute/modelroute/sqlstore"
+	"github.com/modelroute/modelroute/router/sqlstore"
 )
 
 // DefaultUsageSaveInterval is how often usage counters are saved and spend

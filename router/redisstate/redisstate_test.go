@@ -17,9 +17,9 @@ import (
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/provider"
 	"github.com/modelroute/modelroute/provider/providertest"
-	"github.com/modelroute/modelroute/redisstate"
-	"github.com/modelroute/modelroute/redisstate/redistest"
 	"github.com/modelroute/modelroute/router"
+	"github.com/modelroute/modelroute/router/redisstate"
+	"github.com/modelroute/modelroute/router/redisstate/redistest"
 )
 
 func hello(model string) openai.ChatCompletionRequest {

@@ -8,10 +8,10 @@ import (
 
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
-	"github.com/modelroute/modelroute/sqlstore"
-	"github.com/modelroute/modelroute/sqlstore/postgres"
-	"github.com/modelroute/modelroute/sqlstore/sqlite"
-	"github.com/modelroute/modelroute/sqlstore/sqltest"
+	"github.com/modelroute/modelroute/router/sqlstore"
+	"github.com/modelroute/modelroute/router/sqlstore/postgres"
+	"github.com/modelroute/modelroute/router/sqlstore/sqlite"
+	"github.com/modelroute/modelroute/router/sqlstore/sqltest"
 )
 
 // stores are the three stores a gateway persists through.

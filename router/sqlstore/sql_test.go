@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
-	"github.com/modelroute/modelroute/sqlstore"
+	"github.com/modelroute/modelroute/router/sqlstore"
 )
 
 // sqlImpls are the implementations over SQL.

@@ -15,7 +15,7 @@ import (
 	"fmt"
 	"net/url"
 
-	"github.com/modelroute/modelroute/sqlstore"
+	"github.com/modelroute/modelroute/router/sqlstore"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 

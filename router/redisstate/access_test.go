@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/modelroute/modelroute/access"
-	"github.com/modelroute/modelroute/redisstate"
-	"github.com/modelroute/modelroute/redisstate/redistest"
+	"github.com/modelroute/modelroute/router/redisstate"
+	"github.com/modelroute/modelroute/router/redisstate/redistest"
 )
 
 func newChecker(t *testing.T, srv *redistest.Server) *access.Checker {

@@ -7,8 +7,8 @@ import (
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
 	"github.com/modelroute/modelroute/provider/providertest"
-	"github.com/modelroute/modelroute/redisstate"
 	"github.com/modelroute/modelroute/router"
+	"github.com/modelroute/modelroute/router/redisstate"
 )
 
 // One replica of a fleet: the alias registry, the access Checker and the

@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/modelroute/modelroute/access"
-	"github.com/modelroute/modelroute/redisstate"
-	"github.com/modelroute/modelroute/redisstate/redistest"
+	"github.com/modelroute/modelroute/router/redisstate"
+	"github.com/modelroute/modelroute/router/redisstate/redistest"
 )
 
 // keyReplica is one process's Checker counting keys' limits through Redis,

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/modelroute/modelroute/provider/providertest"
-	"github.com/modelroute/modelroute/redisstate"
-	"github.com/modelroute/modelroute/redisstate/redistest"
 	"github.com/modelroute/modelroute/router"
+	"github.com/modelroute/modelroute/router/redisstate"
+	"github.com/modelroute/modelroute/router/redisstate/redistest"
 )
 
 // BenchmarkComplete: the latency Redis adds to a request, on loopback,

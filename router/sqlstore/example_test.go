@@ -9,7 +9,7 @@ import (
 
 	"github.com/modelroute/modelroute/access"
 	"github.com/modelroute/modelroute/alias"
-	"github.com/modelroute/modelroute/sqlstore/sqlite"
+	"github.com/modelroute/modelroute/router/sqlstore/sqlite"
 )
 
 // The alias Registry and the access Checker keep their state in one SQLite

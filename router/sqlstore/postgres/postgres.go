@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	"github.com/modelroute/modelroute/sqlstore"
+	"github.com/modelroute/modelroute/router/sqlstore"
 )
 
 // Open connects to the database at url (postgres://user:pass@host:port/db?…,
