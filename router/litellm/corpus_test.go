@@ -109,10 +109,7 @@ var corpus = map[string]struct{ plain, skip outcome }{
 
 // testdataConfigs is the expected outcome for every file in testdataDir,
 // plain and with WithSkipUnsupported; env, when set, replaces fakeEnv.
-var testdataConfigs = map[string]struct {
-	plain, skip outcome
-	env         func(string) (string, bool)
-}{
+var testdataConfigs = map[string]expected{
 	"full.yaml":                 {plain: loads(4), skip: loads(4)},
 	"wildcards.yaml":            {plain: loads(3), skip: loads(3)},
 	"include.yaml":              {plain: loads(2), skip: loads(2)},
@@ -214,39 +211,17 @@ func allConfigs(t testing.TB) []string {
 	return paths
 }
 
+// expected is what loading one config must give, plain and with
+// WithSkipUnsupported; env, when set, replaces fakeEnv.
+type expected struct {
+	plain, skip outcome
+	env         func(string) (string, bool)
+}
+
 // TestTestdata loads every config of the project's own testdata: each loads,
 // or is refused with errors naming the entry and the problem; none panics;
 // no deployment goes missing without a warning; no secret is repeated.
-func TestTestdata(t *testing.T) {
-	files := configFiles(t, testdataDir)
-	for name := range testdataConfigs {
-		if !slices.Contains(files, name) {
-			t.Errorf("expected outcome for %s, which is not in %s", name, testdataDir)
-		}
-	}
-	for _, name := range files {
-		want, ok := testdataConfigs[name]
-		if !ok {
-			t.Errorf("%s: no expected outcome in testdataConfigs; add one", name)
-			continue
-		}
-		env := want.env
-		if env == nil {
-			env = fakeEnv
-		}
-		for _, skip := range []bool{false, true} {
-			mode, w, opts := "plain", want.plain, []Option{WithEnv(env)}
-			if skip {
-				mode, w, opts = "skip", want.skip, append(opts, WithSkipUnsupported())
-			}
-			t.Run(name+"/"+mode, func(t *testing.T) {
-				path := filepath.Join(testdataDir, name)
-				c, err := Load(path, opts...)
-				checkCorpusOutcome(t, path, c, err, w)
-			})
-		}
-	}
-}
+func TestTestdata(t *testing.T) { checkOutcomes(t, testdataDir, testdataConfigs) }
 
 // TestCorpus loads every real LiteLLM config of the external corpus (see
 // corpusEnv): each loads, or is refused with errors naming the entry and
@@ -257,20 +232,34 @@ func TestCorpus(t *testing.T) {
 	if dir == "" {
 		t.Skipf("the external LiteLLM corpus did not run: %s is not set (.ci/run sets it to the shared litellm-configs folder; the loader's own configs in %s run always, in TestTestdata)", corpusEnv, testdataDir)
 	}
+	table := make(map[string]expected, len(corpus))
+	for name, want := range corpus {
+		table[name] = expected{plain: want.plain, skip: want.skip}
+	}
+	checkOutcomes(t, dir, table)
+}
+
+// checkOutcomes loads every config in dir, plain and skipping what is
+// unsupported, and checks each against table, which must name them all.
+func checkOutcomes(t *testing.T, dir string, table map[string]expected) {
 	files := configFiles(t, dir)
-	for name := range corpus {
+	for name := range table {
 		if !slices.Contains(files, name) {
 			t.Errorf("expected outcome for %s, which is not in %s", name, dir)
 		}
 	}
 	for _, name := range files {
-		want, ok := corpus[name]
+		want, ok := table[name]
 		if !ok {
-			t.Errorf("%s: no expected outcome in the corpus table; add one", name)
+			t.Errorf("%s: no expected outcome in the table; add one", name)
 			continue
 		}
+		env := want.env
+		if env == nil {
+			env = fakeEnv
+		}
 		for _, skip := range []bool{false, true} {
-			mode, w, opts := "plain", want.plain, []Option{WithEnv(fakeEnv)}
+			mode, w, opts := "plain", want.plain, []Option{WithEnv(env)}
 			if skip {
 				mode, w, opts = "skip", want.skip, append(opts, WithSkipUnsupported())
 			}
