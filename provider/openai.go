@@ -66,23 +66,38 @@ type OpenAIConfig struct {
 // a logged config leaks no secret.
 func (c OpenAIConfig) String() string {
 	type plain OpenAIConfig // without this method
-	if c.APIKey != "" {
-		c.APIKey = redacted
-	}
-	if len(c.Headers) > 0 {
-		h := make(map[string]string, len(c.Headers))
-		for k := range c.Headers {
-			h[k] = redacted
-		}
-		c.Headers = h
-	}
+	c.APIKey = Redact(c.APIKey)
+	c.Headers = RedactHeaders(c.Headers)
 	return fmt.Sprintf("%+v", plain(c))
 }
 
 // GoString is String, for the %#v verb.
 func (c OpenAIConfig) GoString() string { return "provider.OpenAIConfig" + c.String() }
 
-const redacted = "[redacted]"
+// Redacted stands in for a secret where a config is formatted.
+const Redacted = "[redacted]"
+
+// Redact returns Redacted for a secret that is set, and "" for one that is
+// not: a config's String shows that a secret is there, never what it is.
+func Redact(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return Redacted
+}
+
+// RedactHeaders returns a copy of h with every value Redacted (header
+// values often carry keys); nil when h is empty.
+func RedactHeaders(h map[string]string) map[string]string {
+	if len(h) == 0 {
+		return h
+	}
+	out := make(map[string]string, len(h))
+	for k := range h {
+		out[k] = Redacted
+	}
+	return out
+}
 
 // AzureConfig holds the Azure OpenAI specifics of an OpenAIConfig.
 type AzureConfig struct {

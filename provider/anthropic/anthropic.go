@@ -76,23 +76,13 @@ const VertexVersion = "vertex-2023-10-16"
 // String formats c with the key and header values redacted.
 func (c Config) String() string {
 	type plain Config // without this method
-	if c.APIKey != "" {
-		c.APIKey = redacted
-	}
-	if len(c.Headers) > 0 {
-		h := make(map[string]string, len(c.Headers))
-		for k := range c.Headers {
-			h[k] = redacted
-		}
-		c.Headers = h
-	}
+	c.APIKey = provider.Redact(c.APIKey)
+	c.Headers = provider.RedactHeaders(c.Headers)
 	return fmt.Sprintf("%+v", plain(c))
 }
 
 // GoString is String, for the %#v verb.
 func (c Config) GoString() string { return "anthropic.Config" + c.String() }
-
-const redacted = "[redacted]"
 
 // Provider speaks Anthropic's Messages API behind the provider.Provider
 // interface: OpenAI chat requests are translated to Messages requests, and

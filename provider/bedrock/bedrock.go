@@ -54,15 +54,9 @@ type Config struct {
 // String formats c with the secrets redacted.
 func (c Config) String() string {
 	type plain Config // without this method
-	if c.SecretAccessKey != "" {
-		c.SecretAccessKey = "[redacted]"
-	}
-	if c.SessionToken != "" {
-		c.SessionToken = "[redacted]"
-	}
-	if c.AccessKeyID != "" {
-		c.AccessKeyID = "[redacted]"
-	}
+	c.SecretAccessKey = provider.Redact(c.SecretAccessKey)
+	c.SessionToken = provider.Redact(c.SessionToken)
+	c.AccessKeyID = provider.Redact(c.AccessKeyID)
 	return fmt.Sprintf("%+v", plain(c))
 }
 

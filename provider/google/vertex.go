@@ -59,9 +59,7 @@ type VertexConfig struct {
 // String formats c with the credentials redacted.
 func (c VertexConfig) String() string {
 	type plain VertexConfig // without this method
-	if c.Credentials != "" {
-		c.Credentials = "[redacted]"
-	}
+	c.Credentials = provider.Redact(c.Credentials)
 	return fmt.Sprintf("%+v", plain(c))
 }
 
