@@ -157,19 +157,19 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	if err := checkBaseURL(base); err != nil {
 		return fail("%v", err)
 	}
-	if !validHeaderValue(cfg.APIKey) {
+	if !ValidHeaderValue(cfg.APIKey) {
 		return fail("the API key contains characters not allowed in a header")
 	}
-	if !validHeaderValue(cfg.Organization) {
+	if !ValidHeaderValue(cfg.Organization) {
 		return fail("the organization contains characters not allowed in a header")
 	}
 	headers := make(http.Header, len(cfg.Headers))
 	host := ""
 	for k, v := range cfg.Headers {
-		if !validHeaderName(k) {
+		if !ValidHeaderName(k) {
 			return fail("invalid header name %q", k)
 		}
-		if !validHeaderValue(v) {
+		if !ValidHeaderValue(v) {
 			return fail("header %q: value contains characters not allowed in a header", k)
 		}
 		ck := http.CanonicalHeaderKey(k)
@@ -543,7 +543,10 @@ func checkBaseURL(base string) error {
 	return nil
 }
 
-func validHeaderName(s string) bool {
+// ValidHeaderName reports whether s may be an HTTP header name (a token of
+// RFC 9110), so that a config naming extra headers is refused at New rather
+// than at every request.
+func ValidHeaderName(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -556,7 +559,9 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-func validHeaderValue(s string) bool {
+// ValidHeaderValue reports whether s may be an HTTP header value: no
+// control characters but tab (a key with a newline would split the header).
+func ValidHeaderValue(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if (c < ' ' && c != '\t') || c == 0x7f {

@@ -196,20 +196,20 @@ func newProvider(cfg Config, vertex *VertexConfig) (*Provider, error) {
 		"Accept":            {"application/json"},
 		"Anthropic-Version": {version},
 	}
-	if !validHeaderValue(version) {
+	if !provider.ValidHeaderValue(version) {
 		return fail("the version contains characters not allowed in a header")
 	}
 	if cfg.APIKey != "" {
-		if !validHeaderValue(cfg.APIKey) {
+		if !provider.ValidHeaderValue(cfg.APIKey) {
 			return fail("the API key contains characters not allowed in a header")
 		}
 		header.Set("X-Api-Key", cfg.APIKey)
 	}
 	for k, v := range cfg.Headers {
-		if !validHeaderName(k) {
+		if !provider.ValidHeaderName(k) {
 			return fail("invalid header name %q", k)
 		}
-		if !validHeaderValue(v) {
+		if !provider.ValidHeaderValue(v) {
 			return fail("header %q: value contains characters not allowed in a header", k)
 		}
 		header[http.CanonicalHeaderKey(k)] = []string{v}
@@ -455,26 +455,3 @@ var (
 	errRefused   = errors.New(`anthropic: stop_reason "refusal"`)
 	errBadAnswer = errors.New("anthropic: the answer is not a Messages response")
 )
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
